@@ -1,0 +1,83 @@
+//! The QEMU versions the tables describe ("profiles"), and how a live QEMU's
+//! version maps onto one.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A QEMU release line whose command set the grammar records.
+///
+/// A live QEMU is matched to the newest profile not newer than itself (or the
+/// oldest profile when it predates them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Profile {
+    /// QEMU 7.2 (Debian stable).
+    V7_2,
+    /// QEMU 10.0 (Debian backports).
+    V10_0,
+}
+
+impl Profile {
+    /// Every profile, oldest first.
+    pub const ALL: [Profile; 2] = [Profile::V7_2, Profile::V10_0];
+
+    /// The profile assumed when no QEMU is connected (dry run).
+    pub const DEFAULT: Profile = Profile::V10_0;
+
+    /// `(major, minor)` of the release line.
+    pub fn major_minor(self) -> (u32, u32) {
+        match self {
+            Profile::V7_2 => (7, 2),
+            Profile::V10_0 => (10, 0),
+        }
+    }
+
+    /// The profile that best describes a live QEMU `major.minor`.
+    pub fn for_version(major: u32, minor: u32) -> Profile {
+        Profile::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|p| p.major_minor() <= (major, minor))
+            .unwrap_or(Profile::V7_2)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (major, minor) = self.major_minor();
+        write!(f, "{major}.{minor}")
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .iter()
+            .copied()
+            .find(|p| p.to_string() == s)
+            .ok_or_else(|| format!("unknown QEMU version '{s}' (known: 7.2, 10.0)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_versions_map_to_the_nearest_older_profile() {
+        assert_eq!(Profile::for_version(7, 2), Profile::V7_2);
+        assert_eq!(Profile::for_version(8, 2), Profile::V7_2);
+        assert_eq!(Profile::for_version(10, 0), Profile::V10_0);
+        assert_eq!(Profile::for_version(10, 2), Profile::V10_0);
+        assert_eq!(Profile::for_version(6, 0), Profile::V7_2);
+    }
+
+    #[test]
+    fn profiles_round_trip_through_text() {
+        for p in Profile::ALL {
+            assert_eq!(p.to_string().parse::<Profile>().unwrap(), p);
+        }
+        assert!("9.9".parse::<Profile>().is_err());
+    }
+}

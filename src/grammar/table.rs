@@ -1,0 +1,638 @@
+//! Reading the `grammar/*.hmp` tables.
+//!
+//! The format, one entry per command (like QEMU's hx files):
+//!
+//! ```text
+//! # comment
+//! [block_resize]
+//! versions: 7.2 10.0
+//! args:     device:B,size:o
+//! params:   device size
+//! help:     change the size of a block device
+//! qmp:      block_resize {"device": "$device", "size": "$size"}
+//! ```
+//!
+//! Fields may be given for one profile only with `field@7.2:`. See
+//! `grammar/README.md` for every field.
+
+use super::args_type::ArgsType;
+use super::profile::Profile;
+use nom::bytes::complete::{tag, take_while1};
+use nom::character::complete::{char, space0};
+use nom::combinator::{opt, rest};
+use nom::sequence::{delimited, preceded};
+use nom::{IResult, Parser};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Where something was written in a table file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A malformed table: where, and what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct GrammarError {
+    pub location: Location,
+    pub message: String,
+}
+
+/// A value that may differ between QEMU versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub default: T,
+    pub overrides: Vec<(Profile, T)>,
+}
+
+impl<T> Versioned<T> {
+    pub fn new(default: T) -> Self {
+        Versioned {
+            default,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// The value for one profile.
+    pub fn get(&self, profile: Profile) -> &T {
+        self.overrides
+            .iter()
+            .find(|(p, _)| *p == profile)
+            .map(|(_, v)| v)
+            .unwrap_or(&self.default)
+    }
+}
+
+/// One QMP command a line becomes, with its argument template.
+///
+/// The template is JSON in which a string `"$name"` stands for the parsed
+/// argument `name` (the member is dropped when the argument is absent); see
+/// `crate::translate` for the full placeholder language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QmpCall {
+    pub command: String,
+    pub template: Option<serde_json::Value>,
+}
+
+/// How a command is carried out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QmpMapping {
+    /// No QMP equivalent: sent through `human-monitor-command`.
+    HmpOnly,
+    /// Answered by qhmp itself (`help`, bare `info`).
+    Local,
+    /// Translated by a named routine in `crate::translate::special`.
+    Special(String),
+    /// These QMP commands, in order.
+    Calls(Vec<QmpCall>),
+}
+
+/// One command of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The full table name with `|` aliases, e.g. `cont|c`.
+    pub name: String,
+    pub versions: Vec<Profile>,
+    pub args_type: Versioned<ArgsType>,
+    pub params: Versioned<String>,
+    pub help: String,
+    pub qmp: Versioned<QmpMapping>,
+    /// The renderer for the reply, when the command prints something.
+    pub render: Option<String>,
+    /// The table searched for the next word (only `info` has one).
+    pub subtable: Option<String>,
+    pub location: Location,
+}
+
+impl Entry {
+    /// The names the command answers to (`cont`, `c`).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.name.split('|')
+    }
+
+    /// The first name (`cont` for `cont|c`).
+    pub fn primary_name(&self) -> &str {
+        self.names().next().unwrap_or(&self.name)
+    }
+
+    /// True when `token` equals one of the names exactly.
+    pub fn answers_to(&self, token: &str) -> bool {
+        self.names().any(|n| n == token)
+    }
+
+    pub fn exists_in(&self, profile: Profile) -> bool {
+        self.versions.contains(&profile)
+    }
+}
+
+/// A command table, kept in QEMU's order (`strcmp` of the full names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub entries: Vec<Entry>,
+}
+
+impl Table {
+    /// The entry a command-name token selects in a profile.
+    pub fn lookup(&self, token: &str, profile: Profile) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.exists_in(profile) && e.answers_to(token))
+    }
+
+    /// Entries that exist in a profile, in help order.
+    pub fn entries_for(&self, profile: Profile) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.exists_in(profile))
+    }
+}
+
+/// All tables: `commands` (top level) and the sub-tables it refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grammar {
+    pub tables: Vec<Table>,
+}
+
+/// The table files embedded in the binary, as `(file name, text)`.
+pub const BUILTIN_SOURCES: &[(&str, &str)] = &[
+    (
+        "grammar/commands.hmp",
+        include_str!("../../grammar/commands.hmp"),
+    ),
+    ("grammar/info.hmp", include_str!("../../grammar/info.hmp")),
+];
+
+impl Grammar {
+    /// The embedded tables. They are checked by the test suite, so a failure
+    /// here means a broken build; it is reported rather than panicking.
+    pub fn builtin() -> Result<&'static Grammar, &'static GrammarError> {
+        static BUILTIN: OnceLock<Result<Grammar, GrammarError>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| Grammar::from_sources(BUILTIN_SOURCES))
+            .as_ref()
+    }
+
+    /// Parses table files; the table name is the file stem.
+    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Grammar, GrammarError> {
+        let mut tables = Vec::new();
+        for (file, text) in sources {
+            let name = std::path::Path::new(file)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or(file)
+                .to_string();
+            tables.push(parse_table(&name, file, text)?);
+        }
+        let grammar = Grammar { tables };
+        grammar.check_subtables()?;
+        Ok(grammar)
+    }
+
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The top-level table.
+    pub fn commands(&self) -> &Table {
+        self.table("commands").unwrap_or(&self.tables[0])
+    }
+
+    fn check_subtables(&self) -> Result<(), GrammarError> {
+        if self.tables.is_empty() {
+            return Err(GrammarError {
+                location: Location {
+                    file: "<grammar>".into(),
+                    line: 1,
+                    column: 1,
+                },
+                message: "expected at least one table file".into(),
+            });
+        }
+        for t in &self.tables {
+            for e in &t.entries {
+                if let Some(sub) = &e.subtable {
+                    if self.table(sub).is_none() {
+                        return Err(GrammarError {
+                            location: e.location.clone(),
+                            message: format!("expected a table named '{sub}' for 'subtable'"),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fields an entry may carry.
+const FIELDS: &[&str] = &[
+    "versions", "args", "params", "help", "qmp", "render", "subtable",
+];
+
+struct Builder {
+    name: String,
+    location: Location,
+    fields: Vec<Field>,
+}
+
+struct Field {
+    key: String,
+    profile: Option<Profile>,
+    value: String,
+    location: Location,
+    value_column: usize,
+}
+
+fn parse_table(table: &str, file: &str, text: &str) -> Result<Table, GrammarError> {
+    let mut entries = Vec::new();
+    let mut current: Option<Builder> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let at = |column: usize| Location {
+            file: file.to_string(),
+            line: line_no,
+            column,
+        };
+        let trimmed = raw.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = raw.len() - trimmed.len();
+        if trimmed.starts_with('[') {
+            match header(trimmed) {
+                Ok((_, name)) => {
+                    if let Some(b) = current.take() {
+                        entries.push(b.finish()?);
+                    }
+                    current = Some(Builder {
+                        name: name.to_string(),
+                        location: at(indent + 1),
+                        fields: Vec::new(),
+                    });
+                }
+                Err(e) => {
+                    let column = indent + 1 + offset_of(trimmed, &e);
+                    return Err(GrammarError {
+                        location: at(column),
+                        message: "expected '[name]' or '[name|alias]' on its own line".into(),
+                    });
+                }
+            }
+            continue;
+        }
+        let Some(builder) = current.as_mut() else {
+            return Err(GrammarError {
+                location: at(indent + 1),
+                message: "expected an entry header '[name]' before the first field".into(),
+            });
+        };
+        match field(trimmed) {
+            Ok((_, (key, profile, value))) => {
+                if !FIELDS.contains(&key) {
+                    return Err(GrammarError {
+                        location: at(indent + 1),
+                        message: format!(
+                            "expected a field name (one of {}), found '{key}'",
+                            FIELDS.join(", ")
+                        ),
+                    });
+                }
+                let value_column = indent + 1 + (trimmed.len() - value.len());
+                let profile = match profile {
+                    None => None,
+                    Some(p) => Some(p.parse::<Profile>().map_err(|msg| GrammarError {
+                        location: at(indent + 1 + key.len() + 1),
+                        message: format!("expected a known QEMU version after '@': {msg}"),
+                    })?),
+                };
+                builder.fields.push(Field {
+                    key: key.to_string(),
+                    profile,
+                    value: unescape(value.trim_end()),
+                    location: at(indent + 1),
+                    value_column,
+                });
+            }
+            Err(e) => {
+                let column = indent + 1 + offset_of(trimmed, &e);
+                return Err(GrammarError {
+                    location: at(column),
+                    message: "expected 'field: value' or 'field@version: value'".into(),
+                });
+            }
+        }
+    }
+    if let Some(b) = current.take() {
+        entries.push(b.finish()?);
+    }
+    if let Some((a, b)) = first_duplicate(&entries) {
+        return Err(GrammarError {
+            location: b.location.clone(),
+            message: format!(
+                "entry '{}' clashes with '{}' at {}",
+                b.name, a.name, a.location
+            ),
+        });
+    }
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(Table {
+        name: table.to_string(),
+        entries,
+    })
+}
+
+/// Two entries that share a name in a common profile.
+fn first_duplicate(entries: &[Entry]) -> Option<(&Entry, &Entry)> {
+    for (i, b) in entries.iter().enumerate() {
+        for a in &entries[..i] {
+            let shared_name = a.names().any(|n| b.answers_to(n));
+            let shared_profile = a.versions.iter().any(|p| b.versions.contains(p));
+            if shared_name && shared_profile {
+                return Some((a, b));
+            }
+        }
+    }
+    None
+}
+
+fn offset_of(input: &str, err: &nom::Err<nom::error::Error<&str>>) -> usize {
+    match err {
+        nom::Err::Error(e) | nom::Err::Failure(e) => input.len() - e.input.len(),
+        nom::Err::Incomplete(_) => input.len(),
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '|' | '?')
+}
+
+fn header(input: &str) -> IResult<&str, &str> {
+    let (rest_of_line, name) =
+        delimited(char('['), take_while1(is_name_char), char(']')).parse(input)?;
+    let (after, _) = space0(rest_of_line)?;
+    if after.is_empty() {
+        Ok((after, name))
+    } else {
+        Err(nom::Err::Error(nom::error::Error::new(
+            after,
+            nom::error::ErrorKind::Eof,
+        )))
+    }
+}
+
+type FieldParts<'a> = (&'a str, Option<&'a str>, &'a str);
+
+fn field(input: &str) -> IResult<&str, FieldParts<'_>> {
+    let (input, key) = take_while1(|c: char| c.is_ascii_lowercase() || c == '-')(input)?;
+    let (input, profile) = opt(preceded(
+        tag("@"),
+        take_while1(|c: char| c.is_ascii_digit() || c == '.'),
+    ))
+    .parse(input)?;
+    let (input, _) = char(':')(input)?;
+    let (input, _) = space0(input)?;
+    let (input, value) = rest(input)?;
+    Ok((input, (key, profile, value)))
+}
+
+/// `\n`, `\t` and `\\` in values, so multi-line usage strings fit on one line.
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+impl Builder {
+    fn error(&self, location: &Location, message: String) -> GrammarError {
+        GrammarError {
+            location: location.clone(),
+            message,
+        }
+    }
+
+    fn finish(self) -> Result<Entry, GrammarError> {
+        let mut versions = None;
+        let mut args_type = Versioned::new(ArgsType::default());
+        let mut params = Versioned::new(String::new());
+        let mut help = None;
+        let mut qmp_lines: Vec<&Field> = Vec::new();
+        let mut render = None;
+        let mut subtable = None;
+        for f in &self.fields {
+            let only_default = |what: &str| -> Result<(), GrammarError> {
+                match f.profile {
+                    Some(_) => Err(self.error(
+                        &f.location,
+                        format!("expected '{what}:' without a version; it cannot vary"),
+                    )),
+                    None => Ok(()),
+                }
+            };
+            match f.key.as_str() {
+                "versions" => {
+                    only_default("versions")?;
+                    let mut list = Vec::new();
+                    for word in f.value.split_whitespace() {
+                        let p = word.parse::<Profile>().map_err(|m| {
+                            let col = f.value_column + f.value.find(word).unwrap_or(0);
+                            GrammarError {
+                                location: Location {
+                                    column: col,
+                                    ..f.location.clone()
+                                },
+                                message: format!("expected a QEMU version: {m}"),
+                            }
+                        })?;
+                        list.push(p);
+                    }
+                    if list.is_empty() {
+                        return Err(self.error(
+                            &f.location,
+                            "expected at least one version after 'versions:'".into(),
+                        ));
+                    }
+                    versions = Some(list);
+                }
+                "args" => {
+                    let parsed =
+                        ArgsType::parse(&f.value).map_err(|(offset, expected)| GrammarError {
+                            location: Location {
+                                column: f.value_column + offset,
+                                ..f.location.clone()
+                            },
+                            message: format!("in args: expected {expected}"),
+                        })?;
+                    set_versioned(&mut args_type, f.profile, parsed);
+                }
+                "params" => set_versioned(&mut params, f.profile, f.value.clone()),
+                "help" => {
+                    only_default("help")?;
+                    help = Some(f.value.clone());
+                }
+                "qmp" => qmp_lines.push(f),
+                "render" => {
+                    only_default("render")?;
+                    render = Some(f.value.clone());
+                }
+                "subtable" => {
+                    only_default("subtable")?;
+                    subtable = Some(f.value.clone());
+                }
+                _ => unreachable!("field names are checked when read"),
+            }
+        }
+        let versions = versions.ok_or_else(|| {
+            self.error(
+                &self.location,
+                format!("entry [{}]: expected a 'versions:' field", self.name),
+            )
+        })?;
+        let help = help.ok_or_else(|| {
+            self.error(
+                &self.location,
+                format!("entry [{}]: expected a 'help:' field", self.name),
+            )
+        })?;
+        let qmp = self.qmp_mapping(&qmp_lines)?;
+        Ok(Entry {
+            name: self.name,
+            versions,
+            args_type,
+            params,
+            help,
+            qmp,
+            render,
+            subtable,
+            location: self.location,
+        })
+    }
+
+    /// Groups `qmp:` lines by profile; several lines for one profile are
+    /// several calls in order.
+    fn qmp_mapping(&self, lines: &[&Field]) -> Result<Versioned<QmpMapping>, GrammarError> {
+        let mut groups: Vec<(Option<Profile>, Vec<&Field>)> = Vec::new();
+        for f in lines {
+            match groups.iter_mut().find(|(p, _)| *p == f.profile) {
+                Some((_, g)) => g.push(f),
+                None => groups.push((f.profile, vec![f])),
+            }
+        }
+        let mut default = None;
+        let mut overrides = Vec::new();
+        for (profile, fields) in groups {
+            let mapping = self.one_mapping(&fields)?;
+            match profile {
+                None => default = Some(mapping),
+                Some(p) => overrides.push((p, mapping)),
+            }
+        }
+        let default = default.ok_or_else(|| {
+            self.error(&self.location, format!("entry [{}]: expected a 'qmp:' field (a QMP call, 'hmp-only', 'local' or 'special NAME')", self.name))
+        })?;
+        Ok(Versioned { default, overrides })
+    }
+
+    fn one_mapping(&self, fields: &[&Field]) -> Result<QmpMapping, GrammarError> {
+        let first = fields[0];
+        let keyword_alone = |m: QmpMapping| -> Result<QmpMapping, GrammarError> {
+            if fields.len() > 1 {
+                Err(self.error(
+                    &fields[1].location,
+                    "expected no further 'qmp:' lines after a keyword mapping".into(),
+                ))
+            } else {
+                Ok(m)
+            }
+        };
+        match first.value.as_str() {
+            "hmp-only" => return keyword_alone(QmpMapping::HmpOnly),
+            "local" => return keyword_alone(QmpMapping::Local),
+            _ => {}
+        }
+        if let Some(name) = first.value.strip_prefix("special ") {
+            return keyword_alone(QmpMapping::Special(name.trim().to_string()));
+        }
+        let mut calls = Vec::new();
+        for f in fields {
+            let (command, template) = match f.value.split_once(char::is_whitespace) {
+                Some((c, t)) => (c, Some(t.trim())),
+                None => (f.value.as_str(), None),
+            };
+            if command.is_empty()
+                || !command
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(self.error(
+                    &Location {
+                        column: f.value_column,
+                        ..f.location.clone()
+                    },
+                    "expected a QMP command name, 'hmp-only', 'local' or 'special NAME'".into(),
+                ));
+            }
+            let template = match template {
+                None => None,
+                Some(t) => Some(serde_json::from_str::<serde_json::Value>(t).map_err(|e| {
+                    GrammarError {
+                        location: Location {
+                            column: f.value_column
+                                + command.len()
+                                + 1
+                                + e.column().saturating_sub(1),
+                            ..f.location.clone()
+                        },
+                        message: format!("expected a JSON argument template: {e}"),
+                    }
+                })?),
+            };
+            if let Some(t) = &template {
+                if !t.is_object() {
+                    return Err(self.error(
+                        &f.location,
+                        "expected the argument template to be a JSON object".into(),
+                    ));
+                }
+            }
+            calls.push(QmpCall {
+                command: command.to_string(),
+                template,
+            });
+        }
+        Ok(QmpMapping::Calls(calls))
+    }
+}
+
+fn set_versioned<T>(slot: &mut Versioned<T>, profile: Option<Profile>, value: T) {
+    match profile {
+        None => slot.default = value,
+        Some(p) => {
+            slot.overrides.retain(|(q, _)| *q != p);
+            slot.overrides.push((p, value));
+        }
+    }
+}

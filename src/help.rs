@@ -1,0 +1,1 @@
+//! `help`, `help CMD`, `help info` and bare `info`.

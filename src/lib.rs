@@ -1,0 +1,20 @@
+//! qhmp — QEMU's human monitor (HMP) on top of QMP.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! grammar  → parse      → translate     → qmp        → render
+//! (tables)   (line →      (typed args →   (transport)  (reply →
+//!             typed args)  QMP requests)                text/table/json)
+//! ```
+//!
+//! Each stage depends only on the ones before it; the transport knows nothing
+//! of HMP and the renderers know nothing of sockets.
+
+pub mod grammar;
+pub mod help;
+pub mod parse;
+pub mod qmp;
+pub mod render;
+pub mod translate;
+pub mod version;

@@ -1,0 +1,44 @@
+//! Renderers: QMP replies → what the operator sees. They know nothing of
+//! sockets; they get the replies of the QMP calls a command became.
+
+pub mod classic;
+
+use crate::version::QemuVersion;
+use serde_json::Value;
+
+/// A QMP error reply (`{"error": {"class": …, "desc": …}}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QmpErrorReply {
+    pub class: String,
+    pub desc: String,
+}
+
+/// The outcome of one QMP call: its `return` value or its error.
+pub type Reply = Result<Value, QmpErrorReply>;
+
+/// What a renderer may need to know besides the replies.
+#[derive(Debug, Clone)]
+pub struct RenderContext {
+    /// Layouts follow the connected QEMU's version.
+    pub version: QemuVersion,
+    /// The monitor's current CPU index (`*` in `info cpus`).
+    pub current_cpu: i64,
+}
+
+impl RenderContext {
+    pub fn new(version: QemuVersion) -> Self {
+        RenderContext {
+            version,
+            current_cpu: 0,
+        }
+    }
+}
+
+/// A renderer that cannot make sense of a reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("no renderer named '{0}'")]
+    UnknownRenderer(String),
+    #[error("unexpected reply shape for '{renderer}': {detail}")]
+    BadReply { renderer: String, detail: String },
+}
