@@ -12,7 +12,10 @@
 //! of HMP and the renderers know nothing of sockets.
 
 pub mod grammar;
+pub mod cli;
 pub mod help;
+pub mod man;
+pub mod monitor;
 pub mod parse;
 pub mod qmp;
 pub mod render;

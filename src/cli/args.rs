@@ -1,0 +1,63 @@
+//! The command line, as clap parses it. The man page is generated from this
+//! definition and from the grammar, so the three always agree.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// How command output is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text byte-identical to QEMU's own human monitor.
+    Classic,
+    /// Readable tables (the default on a terminal).
+    Table,
+    /// The QMP return values as JSON, one document per command.
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qhmp",
+    version,
+    about = "QEMU's human monitor (HMP) on top of QMP",
+    long_about = "qhmp parses human monitor commands the way QEMU's own HMP does, turns them into \
+                  QMP calls, sends them to a running QEMU over its QMP socket and renders the \
+                  replies. Without --connect it runs on a built-in simulated QEMU.",
+    after_help = "Exit status: 0 success, 1 a command failed, 2 usage or parse error, 3 connection error."
+)]
+pub struct Cli {
+    /// QMP socket of a running QEMU: unix:PATH, tcp:HOST:PORT, tcp:[::1]:PORT or a bare path.
+    #[arg(long, value_name = "TARGET", global = true)]
+    pub connect: Option<String>,
+
+    /// Run LINE and exit (repeatable; lines run in order). Without -c, lines are read from
+    /// standard input when it is not a terminal.
+    #[arg(short = 'c', long = "command", value_name = "LINE")]
+    pub commands: Vec<String>,
+
+    /// Output format (default: table on a terminal, classic otherwise).
+    #[arg(long, value_enum, value_name = "FORMAT", global = true)]
+    pub format: Option<Format>,
+
+    /// Print the QMP request(s) each line becomes, one JSON object per line, without sending
+    /// anything. Needs no VM (assumes QEMU 10.0 unless --connect is given).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask before commands that end the VM (quit).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Seconds to wait for each QMP reply (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, global = true)]
+    pub timeout: u64,
+
+    #[command(subcommand)]
+    pub subcommand: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Print the man page (roff) generated from the grammar and these options.
+    #[command(hide = true)]
+    Man,
+}

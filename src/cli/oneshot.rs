@@ -1,0 +1,185 @@
+//! One-shot mode: `qhmp -c LINE …`, lines on standard input, and `--dry-run`.
+
+use super::{Cli, Exit, Format};
+use crate::grammar::Grammar;
+use crate::monitor::{Monitor, MonitorError, Response};
+use crate::parse::{self, FormatDefaults, ParseError};
+use crate::qmp::{ClientConfig, Target};
+use crate::translate::{self, QemuFacts};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+pub fn run(cli: &Cli) -> Exit {
+    let lines = match command_lines(cli) {
+        Ok(lines) => lines,
+        Err(e) => {
+            eprintln!("qhmp: reading standard input: {e}");
+            return Exit::Usage;
+        }
+    };
+    if cli.dry_run && cli.connect.is_none() {
+        return dry_run(&lines);
+    }
+    let Some(target) = cli.connect.as_deref() else {
+        eprintln!("qhmp: no QEMU to talk to: give --connect TARGET (or --dry-run)");
+        return Exit::Usage;
+    };
+    let target: Target = match target.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("qhmp: --connect {target}: {e}");
+            return Exit::Usage;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("qhmp: cannot start the async runtime: {e}");
+            return Exit::Connection;
+        }
+    };
+    let format = cli.format.unwrap_or(Format::Classic);
+    let config = client_config(cli);
+    runtime.block_on(async move {
+        let mut monitor = match Monitor::connect(&target, config).await {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("qhmp: {target}: {e}");
+                return Exit::Connection;
+            }
+        };
+        if cli.dry_run {
+            return dry_run_for(&lines, &QemuFacts { version: monitor.version().clone(), commands: None });
+        }
+        // Every line must parse before anything is sent.
+        if let Some(exit) = check_all_parse(&lines, &monitor) {
+            return exit;
+        }
+        let mut status = Exit::Success;
+        for line in &lines {
+            match monitor.execute(line).await {
+                Ok(response) => {
+                    print_response(&response, format);
+                    if response.failed {
+                        status = status.worst(Exit::CommandFailed);
+                    }
+                }
+                Err(MonitorError::Parse { error, line }) => {
+                    report_parse_error(&line, &error);
+                    status = status.worst(Exit::Usage);
+                }
+                Err(e @ (MonitorError::Transport(_) | MonitorError::Connect(_))) => {
+                    eprintln!("qhmp: {e}");
+                    return Exit::Connection;
+                }
+                Err(e) => {
+                    eprintln!("qhmp: {}: {e}", line.trim());
+                    status = status.worst(Exit::CommandFailed);
+                }
+            }
+        }
+        status
+    })
+}
+
+fn client_config(cli: &Cli) -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.request_timeout = (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout));
+    config
+}
+
+/// `-c` lines, or standard input when it is not a terminal.
+fn command_lines(cli: &Cli) -> std::io::Result<Vec<String>> {
+    if !cli.commands.is_empty() {
+        return Ok(cli.commands.clone());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(Vec::new());
+    }
+    stdin.lock().lines().collect()
+}
+
+fn check_all_parse(lines: &[String], monitor: &Monitor) -> Option<Exit> {
+    let grammar = Grammar::builtin().ok()?;
+    let mut defaults = FormatDefaults::default();
+    let mut bad = false;
+    for line in lines {
+        if let Err(error) = parse::parse_line(grammar, monitor.profile(), line, &mut defaults) {
+            report_parse_error(line, &error);
+            bad = true;
+        }
+    }
+    bad.then_some(Exit::Usage)
+}
+
+fn print_response(response: &Response, format: Format) {
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Json => {
+            let doc = match response.replies.as_slice() {
+                [] => serde_json::Value::Null,
+                [one] => one.clone(),
+                many => serde_json::Value::Array(many.to_vec()),
+            };
+            writeln!(out, "{doc}")
+        }
+        Format::Classic | Format::Table => out.write_all(response.text.as_bytes()),
+    };
+    let _ = out.flush();
+}
+
+/// Prints a parse error with a caret under the offending spot.
+pub fn report_parse_error(line: &str, error: &ParseError) {
+    eprintln!("qhmp: {}", error.message);
+    if let Some(detail) = &error.detail {
+        eprintln!("qhmp: ({detail})");
+    }
+    for l in error.caret(line).lines() {
+        eprintln!("    {l}");
+    }
+    if let Some(spelled) = &error.try_help {
+        eprintln!("Try \"help {spelled}\" for more information");
+    }
+}
+
+fn dry_run(lines: &[String]) -> Exit {
+    dry_run_for(lines, &QemuFacts::assumed())
+}
+
+/// Prints the QMP request(s) each line becomes, one JSON object per line.
+fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
+    let grammar = match Grammar::builtin() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("qhmp: built-in grammar: {e}");
+            return Exit::Usage;
+        }
+    };
+    let mut defaults = FormatDefaults::default();
+    let mut status = Exit::Success;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let parsed = match parse::parse_line(grammar, facts.profile(), line, &mut defaults) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(error) => {
+                report_parse_error(line, &error);
+                status = status.worst(Exit::Usage);
+                continue;
+            }
+        };
+        match translate::plan(parsed.entry, &parsed.args, line, facts) {
+            Ok(plan) => {
+                for request in plan.wire_requests() {
+                    let _ = writeln!(out, "{request}");
+                }
+            }
+            Err(e) => {
+                eprintln!("qhmp: {e}");
+                status = status.worst(Exit::CommandFailed);
+            }
+        }
+    }
+    status
+}

@@ -1,0 +1,110 @@
+//! The man page, generated from the command-line definition and the grammar
+//! (`qhmp man > man/qhmp.1`); a test keeps the committed page current.
+
+use crate::cli::Cli;
+use crate::grammar::{Entry, Grammar, Profile, Table};
+use clap::CommandFactory;
+use std::fmt::Write;
+
+/// The whole page as roff.
+pub fn render() -> String {
+    let mut page = String::new();
+    let cmd = Cli::command();
+    let _ = writeln!(page, ".TH QHMP 1 \"\" \"qhmp {}\" \"User Commands\"", env!("CARGO_PKG_VERSION"));
+    section(&mut page, "NAME");
+    let _ = writeln!(page, "qhmp \\- {}", escape(&cmd.get_about().map(|s| s.to_string()).unwrap_or_default()));
+    section(&mut page, "SYNOPSIS");
+    page.push_str(".B qhmp\n[\\fIOPTIONS\\fR] [\\fB\\-c\\fR \\fILINE\\fR]...\n");
+    section(&mut page, "DESCRIPTION");
+    let about = cmd.get_long_about().map(|s| s.to_string()).unwrap_or_default();
+    let _ = writeln!(page, "{}", escape(&about));
+    page.push_str(".PP\nCommands are parsed exactly as QEMU's human monitor parses them; \
+                   the listings below come from the same tables qhmp parses with.\n");
+    section(&mut page, "OPTIONS");
+    for arg in cmd.get_arguments() {
+        if arg.is_hide_set() {
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(s) = arg.get_short() {
+            names.push(format!("\\fB\\-{s}\\fR"));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("\\fB\\-\\-{}\\fR", escape(l)));
+        }
+        let value = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .filter(|_| arg.get_num_args().is_some_and(|n| n.takes_values()))
+            .map(|v| format!(" \\fI{}\\fR", escape(v)))
+            .unwrap_or_default();
+        let _ = writeln!(page, ".TP\n{}{}", names.join(", "), value);
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        let _ = writeln!(page, "{}", escape(&help));
+    }
+    section(&mut page, "EXIT STATUS");
+    for (code, meaning) in [
+        ("0", "success"),
+        ("1", "a command failed (QEMU answered with an error)"),
+        ("2", "a usage or parse error; nothing was sent to QEMU for a line that does not parse"),
+        ("3", "a connection error"),
+    ] {
+        let _ = writeln!(page, ".TP\n.B {code}\n{meaning}");
+    }
+    if let Ok(grammar) = Grammar::builtin() {
+        commands_section(&mut page, grammar);
+    }
+    section(&mut page, "SEE ALSO");
+    page.push_str("qemu(1), qemu-system-x86_64(1)\n");
+    page
+}
+
+fn commands_section(page: &mut String, grammar: &Grammar) {
+    section(page, "MONITOR COMMANDS");
+    page.push_str("Versions name the QEMU release lines a command exists in.\n");
+    table_listing(page, grammar.commands(), "");
+    if let Some(info) = grammar.table("info") {
+        section(page, "INFO SUBCOMMANDS");
+        table_listing(page, info, "info ");
+    }
+}
+
+fn table_listing(page: &mut String, table: &Table, prefix: &str) {
+    for entry in &table.entries {
+        let _ = writeln!(page, ".TP\n{}", usage_line(entry, prefix));
+        let versions: Vec<String> = entry.versions.iter().map(Profile::to_string).collect();
+        let _ = writeln!(page, "{} (QEMU {})", escape(&entry.help), versions.join(", "));
+    }
+}
+
+fn usage_line(entry: &Entry, prefix: &str) -> String {
+    let mut variants: Vec<&str> = Vec::new();
+    for p in Profile::ALL.iter().rev() {
+        if entry.exists_in(*p) {
+            let params = entry.params.get(*p).as_str();
+            if !variants.contains(&params) {
+                variants.push(params);
+            }
+        }
+    }
+    let params: Vec<String> = variants
+        .iter()
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .map(|p| format!(" \\fI{}\\fR", escape(&p)))
+        .collect();
+    format!("\\fB{}{}\\fR{}", escape(prefix), escape(&entry.name), params.join(" | "))
+}
+
+fn section(page: &mut String, name: &str) {
+    let _ = writeln!(page, ".SH {name}");
+}
+
+/// Escapes text for roff: backslashes, leading dots/quotes, hyphens.
+fn escape(text: &str) -> String {
+    let body = text.replace('\\', "\\e").replace('-', "\\-");
+    body.lines()
+        .map(|l| if l.starts_with('.') || l.starts_with('\'') { format!("\\&{l}") } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

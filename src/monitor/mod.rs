@@ -1,0 +1,203 @@
+//! The library API: a monitor that takes HMP command lines and answers them
+//! through QMP, on a live QEMU or on the built-in simulator.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), qhmp::monitor::MonitorError> {
+//! let target: qhmp::qmp::Target = "unix:/run/qemu/vm1.qmp".parse().expect("a target");
+//! let mut monitor = qhmp::monitor::Monitor::connect(&target, Default::default()).await?;
+//! let response = monitor.execute("info status").await?;
+//! print!("{}", response.text);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod walk;
+
+pub use error::MonitorError;
+
+use crate::grammar::{Grammar, Profile};
+use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
+use crate::qmp::{Client, ClientConfig, Target};
+use crate::render::{self, RenderContext, Reply};
+use crate::translate::{self, Plan, QemuFacts};
+use crate::version::QemuVersion;
+use serde_json::Value;
+
+/// What one command line produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// Classic text, as QEMU's HMP prints it (lines end in `\n`).
+    pub text: String,
+    /// The QMP return values (one per QMP call; errors as `{"error": …}`).
+    pub replies: Vec<Value>,
+    /// The grammar's renderer name, when the command prints a reply.
+    pub renderer: Option<String>,
+    /// True when QEMU refused the command (an error reply or HMP error text).
+    pub failed: bool,
+}
+
+impl Response {
+    fn empty() -> Self {
+        Response { text: String::new(), replies: Vec::new(), renderer: None, failed: false }
+    }
+
+    /// The text with HMP's wire line endings (`\r\n`).
+    pub fn crlf_text(&self) -> String {
+        self.text.replace('\n', "\r\n")
+    }
+}
+
+/// A monitor session on one QEMU.
+pub struct Monitor {
+    client: Client,
+    grammar: &'static Grammar,
+    facts: QemuFacts,
+    defaults: FormatDefaults,
+    /// The monitor's current CPU (`cpu N`); `None` means QEMU's default.
+    current_cpu: Option<i64>,
+}
+
+impl Monitor {
+    /// Connects to a QEMU's QMP socket and learns what it offers.
+    pub async fn connect(target: &Target, config: ClientConfig) -> Result<Monitor, MonitorError> {
+        let client = Client::connect(target, config).await.map_err(MonitorError::Connect)?;
+        Monitor::on_client(client).await
+    }
+
+    /// Wraps an already negotiated QMP client.
+    pub async fn on_client(client: Client) -> Result<Monitor, MonitorError> {
+        let grammar = Grammar::builtin().map_err(|e| MonitorError::Grammar(e.clone()))?;
+        let version = client
+            .execute("query-version", None)
+            .await
+            .map_err(MonitorError::Transport)?
+            .ok()
+            .and_then(|v| QemuVersion::from_query_version(&v))
+            .ok_or(MonitorError::NoVersion)?;
+        let commands = match client.execute("query-commands", None).await.map_err(MonitorError::Transport)? {
+            Ok(Value::Array(list)) => Some(
+                list.iter()
+                    .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Ok(Monitor {
+            client,
+            grammar,
+            facts: QemuFacts { version, commands },
+            defaults: FormatDefaults::default(),
+            current_cpu: None,
+        })
+    }
+
+    /// The connected QEMU's version.
+    pub fn version(&self) -> &QemuVersion {
+        &self.facts.version
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.facts.profile()
+    }
+
+    /// The underlying QMP client (for events).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Parses and runs one command line.
+    pub async fn execute(&mut self, line: &str) -> Result<Response, MonitorError> {
+        let grammar = self.grammar;
+        let Some(parsed) = parse::parse_line(grammar, self.profile(), line, &mut self.defaults)
+            .map_err(|error| MonitorError::Parse { error, line: line.to_string() })?
+        else {
+            return Ok(Response::empty());
+        };
+        let plan = translate::plan(parsed.entry, &parsed.args, line, &self.facts).map_err(MonitorError::Translate)?;
+        self.run(&parsed, plan).await
+    }
+
+    async fn run(&mut self, parsed: &ParsedCommand<'_>, plan: Plan) -> Result<Response, MonitorError> {
+        match plan {
+            Plan::Local => Ok(Response { text: local_text(self.grammar, self.profile(), parsed), ..Response::empty() }),
+            Plan::Hmp { command_line } => self.run_hmp(&command_line).await,
+            Plan::Qmp(requests) => {
+                let mut replies = Vec::with_capacity(requests.len());
+                for request in requests {
+                    let reply = self
+                        .client
+                        .execute(&request.execute, request.arguments)
+                        .await
+                        .map_err(MonitorError::Transport)?;
+                    replies.push(reply);
+                }
+                self.rendered(parsed.entry.render.as_deref(), replies, &parsed.args)
+            }
+            Plan::Walk { routine } => {
+                let reply = walk::run(&routine, &self.client, &parsed.args).await?;
+                self.rendered(parsed.entry.render.as_deref(), vec![reply], &parsed.args)
+            }
+        }
+    }
+
+    async fn run_hmp(&mut self, command_line: &str) -> Result<Response, MonitorError> {
+        let request = translate::hmp_request(command_line, self.current_cpu);
+        let reply = self
+            .client
+            .execute(&request.execute, request.arguments)
+            .await
+            .map_err(MonitorError::Transport)?;
+        match reply {
+            Ok(value) => {
+                let text = value.as_str().unwrap_or_default().replace("\r\n", "\n");
+                let failed = hmp_text_is_error(&text);
+                Ok(Response { text, replies: vec![value], renderer: None, failed })
+            }
+            Err(e) => Ok(Response {
+                text: render::classic::hmp_error(&e.desc),
+                replies: vec![error_json(&e)],
+                renderer: None,
+                failed: true,
+            }),
+        }
+    }
+
+    fn rendered(&self, renderer: Option<&str>, replies: Vec<Reply>, args: &Args) -> Result<Response, MonitorError> {
+        let failed = replies.iter().any(Result::is_err);
+        let text = match renderer {
+            Some(name) => {
+                let mut ctx = RenderContext::new(self.facts.version.clone());
+                ctx.current_cpu = self.current_cpu.unwrap_or(0);
+                render::classic::render(name, &ctx, &replies, args).map_err(MonitorError::Render)?
+            }
+            None => match replies.iter().find_map(|r| r.as_ref().err()) {
+                Some(e) => render::classic::hmp_error(&e.desc),
+                None => String::new(),
+            },
+        };
+        let replies = replies
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| error_json(&e)))
+            .collect();
+        Ok(Response { text, replies, renderer: renderer.map(str::to_string), failed })
+    }
+}
+
+/// The text of a locally answered command (`help`, bare `info`).
+pub fn local_text(grammar: &Grammar, profile: Profile, parsed: &ParsedCommand<'_>) -> String {
+    if parsed.entry.subtable.is_some() {
+        return crate::help::info_listing(grammar, profile);
+    }
+    let words = parsed.args.str("name").map(parse::split_words).unwrap_or_default();
+    crate::help::help_text(grammar, profile, &words)
+}
+
+fn error_json(e: &render::QmpErrorReply) -> Value {
+    serde_json::json!({"error": {"class": e.class, "desc": e.desc}})
+}
+
+/// QEMU's HMP reports failures only as text; these openings mark one.
+fn hmp_text_is_error(text: &str) -> bool {
+    const MARKERS: &[&str] = &["Error: ", "unknown command: ", "Try \"help"];
+    text.lines().any(|l| MARKERS.iter().any(|m| l.starts_with(m)))
+}

@@ -1,0 +1,71 @@
+//! Commands whose QMP requests depend on earlier answers: `info qom-tree`
+//! walks the composition tree one `qom-list` at a time.
+
+use super::MonitorError;
+use crate::parse::Args;
+use crate::qmp::Client;
+use crate::render::Reply;
+use serde_json::{json, Value};
+
+/// Runs a walk routine; the result is one synthetic reply for the renderer.
+pub async fn run(routine: &str, client: &Client, args: &Args) -> Result<Reply, MonitorError> {
+    match routine {
+        "qom_tree" => qom_tree(client, args.str("path").unwrap_or("/machine")).await,
+        other => Err(MonitorError::Walk(format!("unknown walk routine '{other}'"))),
+    }
+}
+
+/// Upper bound on objects visited, so a cyclic or huge tree cannot hang us.
+const MAX_OBJECTS: usize = 100_000;
+
+/// Builds `{"path", "name", "type", "children": [...]}` for `path`, following
+/// `child<…>` properties only (composition), as QEMU's `info qom-tree` does.
+async fn qom_tree(client: &Client, path: &str) -> Result<Reply, MonitorError> {
+    let root_type = match client
+        .execute("qom-get", Some(json!({"path": path, "property": "type"})))
+        .await
+        .map_err(MonitorError::Transport)?
+    {
+        Ok(v) => v.as_str().unwrap_or_default().to_string(),
+        Err(e) => return Ok(Err(e)),
+    };
+    let name = path.rsplit('/').next().unwrap_or_default().to_string();
+    let mut visited = 0usize;
+    let mut root = json!({"path": path, "name": name, "type": root_type, "children": []});
+    // Depth-first with an explicit stack of JSON pointers into `root`.
+    let mut stack = vec![(path.to_string(), String::new())];
+    while let Some((obj_path, pointer)) = stack.pop() {
+        visited += 1;
+        if visited > MAX_OBJECTS {
+            return Err(MonitorError::Walk(format!("QOM tree under '{path}' has more than {MAX_OBJECTS} objects")));
+        }
+        let props = match client
+            .execute("qom-list", Some(json!({"path": obj_path})))
+            .await
+            .map_err(MonitorError::Transport)?
+        {
+            Ok(Value::Array(props)) => props,
+            Ok(_) => Vec::new(),
+            Err(e) if pointer.is_empty() => return Ok(Err(e)),
+            Err(_) => Vec::new(),
+        };
+        let mut children = Vec::new();
+        for p in &props {
+            let (Some(name), Some(ty)) = (p.get("name").and_then(Value::as_str), p.get("type").and_then(Value::as_str)) else {
+                continue;
+            };
+            if let Some(inner) = ty.strip_prefix("child<").and_then(|t| t.strip_suffix('>')) {
+                children.push((name.to_string(), inner.to_string()));
+            }
+        }
+        let base = if obj_path == "/" { String::new() } else { obj_path.clone() };
+        let node = root.pointer_mut(&pointer).and_then(|n| n.get_mut("children")).and_then(Value::as_array_mut);
+        let Some(node_children) = node else { continue };
+        for (i, (name, ty)) in children.into_iter().enumerate() {
+            let child_path = format!("{base}/{name}");
+            node_children.push(json!({"path": child_path, "name": name, "type": ty, "children": []}));
+            stack.push((child_path, format!("{pointer}/children/{i}")));
+        }
+    }
+    Ok(Ok(root))
+}
