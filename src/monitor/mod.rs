@@ -11,6 +11,7 @@
 //! ```
 
 mod error;
+mod schema_cache;
 mod walk;
 
 pub use error::MonitorError;
@@ -19,7 +20,8 @@ use crate::grammar::{Grammar, Profile};
 use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
 use crate::qmp::{Client, ClientConfig, Target};
 use crate::render::{self, RenderContext, Reply};
-use crate::translate::{self, Plan, QemuFacts};
+use crate::translate::typing::{self, Schema, Typing};
+use crate::translate::{self, Plan, QemuFacts, TranslateError};
 use crate::version::QemuVersion;
 use serde_json::Value;
 
@@ -55,6 +57,7 @@ pub struct Monitor {
     defaults: FormatDefaults,
     /// The monitor's current CPU (`cpu N`); `None` means QEMU's default.
     current_cpu: Option<i64>,
+    schema: Option<std::sync::Arc<Schema>>,
 }
 
 impl Monitor {
@@ -88,6 +91,7 @@ impl Monitor {
             facts: QemuFacts { version, commands },
             defaults: FormatDefaults::default(),
             current_cpu: None,
+            schema: None,
         })
     }
 
@@ -113,7 +117,14 @@ impl Monitor {
         else {
             return Ok(Response::empty());
         };
-        let plan = translate::plan(parsed.entry, &parsed.args, line, &self.facts).map_err(MonitorError::Translate)?;
+        let plan = match translate::plan(parsed.entry, &parsed.args, line, &self.facts) {
+            Ok(plan) => plan,
+            // QEMU's handler would refuse the line with text of its own.
+            Err(TranslateError::Refused { hmp_text }) => {
+                return Ok(Response { text: hmp_text, failed: true, ..Response::empty() });
+            }
+            Err(e) => return Err(MonitorError::Translate(e)),
+        };
         self.run(&parsed, plan).await
     }
 
@@ -123,7 +134,10 @@ impl Monitor {
             Plan::Hmp { command_line } => self.run_hmp(&command_line).await,
             Plan::Qmp(requests) => {
                 let mut replies = Vec::with_capacity(requests.len());
-                for request in requests {
+                for mut request in requests {
+                    if let Some(typing) = request.typing.take() {
+                        self.apply_typing(&typing, &mut request.arguments).await?;
+                    }
                     let reply = self
                         .client
                         .execute(&request.execute, request.arguments)
@@ -138,6 +152,56 @@ impl Monitor {
                 self.rendered(parsed.entry.render.as_deref(), vec![reply], &parsed.args)
             }
         }
+    }
+
+    /// Types option-string values with the live QEMU's own type information.
+    async fn apply_typing(&mut self, typing: &Typing, arguments: &mut Option<Value>) -> Result<(), MonitorError> {
+        let Some(Value::Object(args)) = arguments.as_mut() else { return Ok(()) };
+        match typing {
+            Typing::DeviceProperties { driver } => {
+                let reply = self
+                    .client
+                    .execute("device-list-properties", Some(serde_json::json!({"typename": driver})))
+                    .await
+                    .map_err(MonitorError::Transport)?;
+                // An unknown driver: send as is and let QEMU say so in its words.
+                if let Ok(props) = reply {
+                    let kinds = typing::device_property_kinds(&props);
+                    typing::apply(args, |k| kinds.get(k).copied());
+                }
+            }
+            Typing::Schema { command } => {
+                let schema = self.schema().await?;
+                let kinds = schema.argument_kinds(command, args);
+                typing::apply(args, |k| kinds.get(k).copied());
+            }
+        }
+        Ok(())
+    }
+
+    /// `query-qmp-schema`, fetched once per session and cached on disk per
+    /// QEMU version and package.
+    async fn schema(&mut self) -> Result<std::sync::Arc<Schema>, MonitorError> {
+        if let Some(schema) = &self.schema {
+            return Ok(schema.clone());
+        }
+        let cached = schema_cache::load(&self.facts.version);
+        let introspection = match cached {
+            Some(v) => v,
+            None => {
+                let v = self
+                    .client
+                    .execute("query-qmp-schema", None)
+                    .await
+                    .map_err(MonitorError::Transport)?
+                    .unwrap_or(Value::Null);
+                schema_cache::store(&self.facts.version, &v);
+                v
+            }
+        };
+        let schema = std::sync::Arc::new(Schema::from_introspection(&introspection));
+        self.schema = Some(schema.clone());
+        Ok(schema)
     }
 
     async fn run_hmp(&mut self, command_line: &str) -> Result<Response, MonitorError> {

@@ -5,8 +5,11 @@
 //! lines go through `human-monitor-command`, and `local` ones are answered by
 //! qhmp itself.
 
+mod chardev;
+pub mod qcodes;
 mod special;
 pub mod template;
+pub mod typing;
 
 use crate::grammar::{Entry, Profile, QmpMapping};
 use crate::parse::Args;
@@ -14,6 +17,7 @@ use crate::version::QemuVersion;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
+pub use special::needs_schema;
 pub use template::TemplateError;
 
 /// One QMP request (without an id: the transport adds it).
@@ -21,11 +25,18 @@ pub use template::TemplateError;
 pub struct QmpRequest {
     pub execute: String,
     pub arguments: Option<Value>,
+    /// Option-string values still to be typed against the live QEMU.
+    pub typing: Option<typing::Typing>,
 }
 
 impl QmpRequest {
     pub fn new(execute: impl Into<String>, arguments: Option<Value>) -> Self {
-        QmpRequest { execute: execute.into(), arguments }
+        QmpRequest { execute: execute.into(), arguments, typing: None }
+    }
+
+    pub fn with_typing(mut self, typing: typing::Typing) -> Self {
+        self.typing = Some(typing);
+        self
     }
 
     /// The request as QMP JSON: `{"execute": …, "arguments": …}`.
@@ -107,6 +118,9 @@ pub enum TranslateError {
     NotAvailable { hmp: String, qmp: String, version: String },
     #[error("'{0}' has no QMP equivalent and this QEMU does not offer human-monitor-command")]
     NoHmpPassthrough(String),
+    /// QEMU's HMP handler itself refuses such a line; `hmp_text` is what it prints.
+    #[error("{}", .hmp_text.trim_end())]
+    Refused { hmp_text: String },
     #[error("{command}: {message}")]
     BadArgument { command: String, message: String },
     #[error("grammar entry '{command}': {source}")]
