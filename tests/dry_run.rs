@@ -1,0 +1,203 @@
+//! `qhmp --dry-run`: the exact QMP request(s) each line becomes, per command
+//! family, with no VM. Expected requests follow what QEMU's own HMP handlers
+//! send (argument names checked against QEMU 10.0's query-qmp-schema).
+
+use serde_json::{json, Value};
+use std::process::{Command, Output};
+
+fn qhmp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qhmp"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("qhmp runs")
+}
+
+/// The requests one line becomes.
+fn dry(line: &str) -> Vec<Value> {
+    let out = qhmp(&["--dry-run", "-c", line]);
+    assert!(
+        out.status.success(),
+        "`{line}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("`{line}` printed non-JSON {l:?}: {e}")))
+        .collect()
+}
+
+fn one(line: &str) -> Value {
+    let mut reqs = dry(line);
+    assert_eq!(reqs.len(), 1, "`{line}` became {reqs:?}");
+    reqs.remove(0)
+}
+
+fn hmp(line: &str) -> Value {
+    json!({"execute": "human-monitor-command", "arguments": {"command-line": line}})
+}
+
+#[test]
+fn block_family() {
+    assert_eq!(
+        one("block_resize disk0 10G"),
+        json!({"execute": "block_resize", "arguments": {"device": "disk0", "size": 10737418240u64}})
+    );
+    assert_eq!(
+        one("block_resize disk0 10"),
+        json!({"execute": "block_resize", "arguments": {"device": "disk0", "size": 10485760}})
+    );
+    assert_eq!(one("eject -f ide1-cd0"), json!({"execute": "eject", "arguments": {"device": "ide1-cd0", "force": true}}));
+    assert_eq!(
+        one("change ide1-cd0 /srv/f.iso"),
+        json!({"execute": "blockdev-change-medium", "arguments": {"device": "ide1-cd0", "filename": "/srv/f.iso", "force": false}})
+    );
+    assert_eq!(
+        one("change ide1-cd0 /srv/f.iso raw read-only"),
+        json!({"execute": "blockdev-change-medium",
+               "arguments": {"device": "ide1-cd0", "filename": "/srv/f.iso", "format": "raw", "force": false, "read-only-mode": "read-only"}})
+    );
+    let throttle = one("block_set_io_throttle disk0 1000 0 0 10 0 0");
+    assert_eq!(throttle["execute"], "block_set_io_throttle");
+    assert_eq!(throttle["arguments"]["bps"], 1000);
+    assert_eq!(throttle["arguments"]["iops"], 10);
+}
+
+#[test]
+fn display_family() {
+    assert_eq!(
+        one("change vnc password s3cret"),
+        json!({"execute": "change-vnc-password", "arguments": {"password": "s3cret"}})
+    );
+    assert_eq!(
+        one("set_password vnc s3cret"),
+        json!({"execute": "set_password", "arguments": {"protocol": "vnc", "password": "s3cret"}})
+    );
+    assert_eq!(
+        one("expire_password spice +60"),
+        json!({"execute": "expire_password", "arguments": {"protocol": "spice", "time": "+60"}})
+    );
+    assert_eq!(
+        one("screendump /tmp/s.ppm"),
+        json!({"execute": "screendump", "arguments": {"filename": "/tmp/s.ppm"}})
+    );
+}
+
+#[test]
+fn devices_family() {
+    assert_eq!(
+        one("device_add e1000,id=n1,netdev=u1"),
+        json!({"execute": "device_add", "arguments": {"driver": "e1000", "id": "n1", "netdev": "u1"}})
+    );
+    assert_eq!(one("device_del n1"), json!({"execute": "device_del", "arguments": {"id": "n1"}}));
+    assert_eq!(one("device_add help"), hmp("device_add help"));
+}
+
+#[test]
+fn net_family() {
+    assert_eq!(one("set_link n1 off"), json!({"execute": "set_link", "arguments": {"name": "n1", "up": false}}));
+    assert_eq!(
+        one("netdev_add user,id=u2"),
+        json!({"execute": "netdev_add", "arguments": {"type": "user", "id": "u2"}})
+    );
+    assert_eq!(one("netdev_del u2"), json!({"execute": "netdev_del", "arguments": {"id": "u2"}}));
+}
+
+#[test]
+fn chardev_family() {
+    assert_eq!(
+        one("chardev-add ringbuf,id=r2,size=1024"),
+        json!({"execute": "chardev-add", "arguments": {"id": "r2", "backend": {"type": "ringbuf", "data": {"size": 1024}}}})
+    );
+    assert_eq!(one("chardev-remove r2"), json!({"execute": "chardev-remove", "arguments": {"id": "r2"}}));
+    assert_eq!(
+        one("ringbuf_write r1 hello"),
+        json!({"execute": "ringbuf-write", "arguments": {"device": "r1", "data": "hello"}})
+    );
+}
+
+#[test]
+fn migration_family() {
+    assert_eq!(
+        one("migrate_set_capability xbzrle on"),
+        json!({"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "xbzrle", "state": true}]}})
+    );
+    assert_eq!(
+        one("migrate_set_parameter downtime-limit 500"),
+        json!({"execute": "migrate-set-parameters", "arguments": {"downtime-limit": 500}})
+    );
+    assert_eq!(
+        one("migrate_set_parameter max-bandwidth 100"),
+        json!({"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 104857600}})
+    );
+    assert_eq!(one("migrate_cancel"), json!({"execute": "migrate_cancel"}));
+    assert_eq!(one("migrate -d unix:/tmp/m.sock")["arguments"]["uri"], "unix:/tmp/m.sock");
+}
+
+#[test]
+fn machine_family() {
+    assert_eq!(one("stop"), json!({"execute": "stop"}));
+    assert_eq!(one("c"), json!({"execute": "cont"}));
+    assert_eq!(one("system_reset"), json!({"execute": "system_reset"}));
+    assert_eq!(one("balloon 512"), json!({"execute": "balloon", "arguments": {"value": 536870912}}));
+    assert_eq!(one("info status"), json!({"execute": "query-status"}));
+    assert_eq!(one("info registers"), hmp("info registers"));
+    assert_eq!(one("x/10i $pc"), hmp("x/10i $pc"));
+}
+
+#[test]
+fn input_family() {
+    assert_eq!(
+        one("sendkey ctrl-alt-delete"),
+        json!({"execute": "send-key", "arguments": {"keys": [
+            {"type": "qcode", "data": "ctrl"}, {"type": "qcode", "data": "alt"}, {"type": "qcode", "data": "delete"}]}})
+    );
+    assert_eq!(
+        one("sendkey 0x1d 200")["arguments"],
+        json!({"keys": [{"type": "number", "data": 29}], "hold-time": 200})
+    );
+    assert_eq!(
+        one("mouse_move 10 -5"),
+        json!({"execute": "input-send-event", "arguments": {"events": [
+            {"type": "rel", "data": {"axis": "x", "value": 10}}, {"type": "rel", "data": {"axis": "y", "value": -5}}]}})
+    );
+    assert_eq!(dry("mouse_move 1 1 1").len(), 2);
+    assert_eq!(one("mouse_button 1")["execute"], "input-send-event");
+}
+
+#[test]
+fn several_lines_and_stdin() {
+    let out = qhmp(&["--dry-run", "-c", "stop", "-c", "cont"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"execute\":\"stop\"}\n{\"execute\":\"cont\"}\n");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qhmp"))
+        .arg("--dry-run")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("qhmp runs");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(b"stop\n\ninfo version\n").expect("write");
+    let out = child.wait_with_output().expect("qhmp exits");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"execute\":\"stop\"}\n{\"execute\":\"query-version\"}\n");
+}
+
+#[test]
+fn a_line_that_does_not_parse_fails_with_the_spot() {
+    let out = qhmp(&["--dry-run", "-c", "block_resize disk0 10X"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid size"), "{err}");
+    assert!(err.contains('^'), "{err}");
+
+    let out = qhmp(&["--dry-run", "-c", "info foo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command: 'info foo'"));
+
+    let out = qhmp(&["--dry-run", "-c", "sendkey ctrl-foo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter: foo"));
+}
