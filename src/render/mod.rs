@@ -2,6 +2,7 @@
 //! sockets; they get the replies of the QMP calls a command became.
 
 pub mod classic;
+pub mod event;
 
 use crate::version::QemuVersion;
 use serde_json::Value;
