@@ -19,5 +19,6 @@ pub mod monitor;
 pub mod parse;
 pub mod qmp;
 pub mod render;
+pub mod repl;
 pub mod translate;
 pub mod version;

@@ -6,6 +6,7 @@ mod oneshot;
 
 pub use args::{Cli, Format};
 pub use exit::Exit;
+pub use oneshot::{print_response, report_parse_error};
 
 use clap::Parser;
 

@@ -113,8 +113,18 @@ fn check_all_parse(lines: &[String], monitor: &Monitor) -> Option<Exit> {
     bad.then_some(Exit::Usage)
 }
 
-fn print_response(response: &Response, format: Format) {
+/// Prints a command's output in the chosen format.
+pub fn print_response(response: &Response, format: Format) {
     let mut out = std::io::stdout().lock();
+    let table = match (format, &response.renderer) {
+        (Format::Table, Some(name)) => crate::render::table::render(name, &response.replies, table_style()),
+        _ => None,
+    };
+    if let Some(table) = table {
+        let _ = out.write_all(table.as_bytes());
+        let _ = out.flush();
+        return;
+    }
     let _ = match format {
         Format::Json => {
             let doc = match response.replies.as_slice() {
@@ -182,4 +192,13 @@ fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
         }
     }
     status
+}
+
+/// Table look for standard output: its width and whether it is a terminal
+/// that may show colour and box drawing.
+fn table_style() -> crate::render::table::TableStyle {
+    let terminal = std::io::stdout().is_terminal();
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    crate::render::table::TableStyle { width, fancy: terminal && !no_color }
 }

@@ -3,6 +3,7 @@
 
 pub mod classic;
 pub mod event;
+pub mod table;
 
 use crate::version::QemuVersion;
 use serde_json::Value;
