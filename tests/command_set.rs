@@ -6,8 +6,9 @@
 //! QEMU binaries come from `QHMP_QEMU_7` and `QHMP_QEMU_10`. Without them the
 //! tests print a note and pass, unless `CI=true`, where they fail.
 
-use qhmp::grammar::{Entry, Grammar, Profile, Table};
-use std::collections::HashSet;
+use qhmp::grammar::{Entry, Grammar, Profile, QmpMapping, Table};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 mod live {
@@ -170,10 +171,12 @@ mod live {
     }
 }
 
-/// What one QEMU prints for `help` and `help info`.
+/// What one QEMU prints for `help` and `help info`, and the QMP commands it
+/// offers with their argument names.
 struct Listings {
     top: String,
     info: String,
+    qmp: HashMap<String, HashSet<String>>,
 }
 
 fn fetch(profile: Profile, binary: &str) -> Result<Listings, String> {
@@ -184,10 +187,65 @@ fn fetch(profile: Profile, binary: &str) -> Result<Listings, String> {
             "{binary} is QEMU {major}.{minor}, not a {profile:?} release"
         ));
     }
+    let offered = qemu.execute("query-commands", None)?;
+    let schema = qemu.execute("query-qmp-schema", None)?;
     Ok(Listings {
         top: qemu.hmp("help")?,
         info: qemu.hmp("help info")?,
+        qmp: qmp_commands(&offered, &schema)?,
     })
+}
+
+/// Each command `query-commands` lists, with the member names of its
+/// argument type in `query-qmp-schema`.
+fn qmp_commands(
+    offered: &Value,
+    schema: &Value,
+) -> Result<HashMap<String, HashSet<String>>, String> {
+    let items = |v: &'static str, value: &Value| -> Result<Vec<Value>, String> {
+        value
+            .as_array()
+            .cloned()
+            .ok_or_else(|| format!("{v} did not return a list"))
+    };
+    let schema = items("query-qmp-schema", schema)?;
+    let field = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_string);
+    let mut members: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut arg_type: HashMap<String, String> = HashMap::new();
+    for item in &schema {
+        let (Some(name), Some(meta)) = (field(item, "name"), field(item, "meta-type")) else {
+            continue;
+        };
+        match meta.as_str() {
+            "object" => {
+                let names = item
+                    .get("members")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                members.insert(name, names.filter_map(|m| field(m, "name")).collect());
+            }
+            "command" => {
+                if let Some(t) = field(item, "arg-type") {
+                    arg_type.insert(name, t);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut commands = HashMap::new();
+    for command in items("query-commands", offered)? {
+        let Some(name) = field(&command, "name") else {
+            continue;
+        };
+        let args = arg_type
+            .get(&name)
+            .and_then(|t| members.get(t))
+            .cloned()
+            .unwrap_or_default();
+        commands.insert(name, args);
+    }
+    Ok(commands)
 }
 
 /// The listings of the QEMU for a profile, fetched once per test binary.
@@ -363,6 +421,48 @@ fn live_entries(live: &str, prefix: &str) -> Vec<(String, String)> {
     found
 }
 
+/// Every QMP command the table sends in a profile must be offered by that
+/// QEMU, and every top-level template member must be one of its arguments.
+fn check_qmp(
+    table: &Table,
+    profile: Profile,
+    offered: &HashMap<String, HashSet<String>>,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for entry in table.entries_for(profile) {
+        let QmpMapping::Calls(calls) = entry.qmp.get(profile) else {
+            continue;
+        };
+        for call in calls {
+            let Some(args) = offered.get(&call.command) else {
+                problems.push(format!(
+                    "  '{}' sends {}, which QEMU does not offer",
+                    entry.name, call.command
+                ));
+                continue;
+            };
+            let template = call.template.as_ref().and_then(Value::as_object);
+            for key in template.into_iter().flat_map(|t| t.keys()) {
+                if key != "..." && !args.contains(key) {
+                    problems.push(format!(
+                        "  '{}' passes '{key}', not an argument of {}",
+                        entry.name, call.command
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{profile:?} table '{}':\n{}",
+            table.name,
+            problems.join("\n")
+        ))
+    }
+}
+
 fn grammar() -> &'static Grammar {
     match Grammar::builtin() {
         Ok(g) => g,
@@ -379,6 +479,18 @@ fn check_info(profile: Profile) {
     };
     if let Err(diff) = check_listing(&listings.info, "info ", table, profile) {
         panic!("{diff}");
+    }
+}
+
+fn check_calls(profile: Profile, table_name: &str) {
+    let Some(listings) = listings(profile) else {
+        return;
+    };
+    let Some(table) = grammar().table(table_name) else {
+        panic!("the grammar has no '{table_name}' table")
+    };
+    if let Err(problems) = check_qmp(table, profile, &listings.qmp) {
+        panic!("{problems}");
     }
 }
 
@@ -409,6 +521,26 @@ fn top_level_table_matches_qemu_7_2() {
 #[test]
 fn top_level_table_matches_qemu_10_0() {
     check_top(Profile::V10_0);
+}
+
+#[test]
+fn info_qmp_calls_exist_in_qemu_7_2() {
+    check_calls(Profile::V7_2, "info");
+}
+
+#[test]
+fn info_qmp_calls_exist_in_qemu_10_0() {
+    check_calls(Profile::V10_0, "info");
+}
+
+#[test]
+fn top_level_qmp_calls_exist_in_qemu_7_2() {
+    check_calls(Profile::V7_2, "commands");
+}
+
+#[test]
+fn top_level_qmp_calls_exist_in_qemu_10_0() {
+    check_calls(Profile::V10_0, "commands");
 }
 
 /// The checker itself, on made-up listings: it must accept the exact layout
