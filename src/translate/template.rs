@@ -136,8 +136,12 @@ fn fill_string(s: &str, args: &Args) -> Result<Option<Value>, TemplateError> {
                 (false, None) => None,
             });
         }
+        if let (None, Some(default)) = (arg, p.filter.and_then(|f| f.strip_prefix("or:"))) {
+            return Ok(Some(Value::String(default.to_string())));
+        }
         let Some(arg) = arg else { return Ok(None) };
         return match p.filter {
+            Some(f) if f.starts_with("or:") => Ok(Some(arg.to_json())),
             None => Ok(Some(arg.to_json())),
             Some("str") => Ok(Some(Value::String(display(arg)))),
             Some("lower") => match arg {
@@ -207,6 +211,7 @@ mod tests {
 
     #[test]
     fn choices_filters_and_interpolation() {
+        assert_eq!(fill(&json!({"n": "$missing|or:*", "d": "$device|or:*"}), &args()).unwrap(), json!({"n": "*", "d": "disk0"}));
         let t = json!({"mode": "$force?hard:safe", "other": "$missing?x:y", "opt": "$missing?x",
                        "a": "$action|lower", "s": "$size|str", "p": "file:${device}", "q": "file:${missing}"});
         assert_eq!(
