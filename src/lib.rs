@@ -17,6 +17,7 @@ pub mod help;
 pub mod man;
 pub mod monitor;
 pub mod parse;
+pub mod proxy;
 pub mod qmp;
 pub mod render;
 pub mod repl;
