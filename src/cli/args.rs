@@ -49,7 +49,7 @@ pub struct Cli {
 
     /// Seconds to wait for each QMP reply (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 30, global = true)]
-    pub timeout: u64,
+    pub reply_timeout: u64,
 
     #[command(subcommand)]
     pub subcommand: Option<Sub>,
@@ -57,7 +57,67 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Sub {
+    /// Share one QMP socket among many clients and answer human-monitor-command by translation.
+    Proxy(ProxyArgs),
+    /// Watch QMP events, one readable line each.
+    Events(EventsArgs),
+    /// Serve the built-in simulated QEMU to other QMP clients.
+    Sim(SimArgs),
     /// Print the man page (roff) generated from the grammar and these options.
     #[command(hide = true)]
     Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProxyArgs {
+    /// The QEMU QMP socket to share (same forms as --connect).
+    #[arg(long, value_name = "TARGET")]
+    pub upstream: String,
+    /// Where clients connect: unix:PATH or tcp:HOST:PORT.
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: String,
+    /// Accept TCP clients on non-loopback addresses.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// How human-monitor-command is answered: translate (qhmp) or native (QEMU's own HMP).
+    #[arg(long, value_name = "MODE", default_value = "translate", value_parser = ["translate", "native"])]
+    pub hmp: String,
+    /// Allow only queries and info commands.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Allow only these QMP commands (comma-separated; repeatable).
+    #[arg(long, value_name = "COMMANDS", value_delimiter = ',')]
+    pub allow: Vec<String>,
+    /// Refuse these QMP commands (comma-separated; repeatable).
+    #[arg(long, value_name = "COMMANDS", value_delimiter = ',')]
+    pub deny: Vec<String>,
+    /// Permissions of the unix listen socket (octal).
+    #[arg(long, value_name = "MODE", default_value = "0600")]
+    pub socket_mode: String,
+    /// Exit when the upstream QEMU goes away instead of reconnecting.
+    #[arg(long)]
+    pub exit_on_upstream_loss: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Event names to show: globs (SPICE_*) or /regex/, case-insensitive; all when none.
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Keep SPICE events of main channels only (one per session).
+    #[arg(long)]
+    pub sessions: bool,
+    /// Stop after N events.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after S seconds.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<f64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Where QMP clients connect: unix:PATH or tcp:127.0.0.1:PORT.
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: String,
 }

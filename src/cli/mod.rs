@@ -1,14 +1,21 @@
-//! The `qhmp` program: one-shot commands, dry run and the subcommands.
+//! The `qhmp` program: one-shot commands, dry run, the interactive monitor
+//! and the subcommands.
 
 pub mod args;
+mod events;
 mod exit;
 mod oneshot;
+mod proxy;
 
 pub use args::{Cli, Format};
+pub use events::EventFilter;
 pub use exit::Exit;
 pub use oneshot::{print_response, report_parse_error};
 
+use crate::monitor::Monitor;
+use crate::qmp::{Client, Target};
 use clap::Parser;
+use std::io::IsTerminal;
 
 /// Runs qhmp with the process arguments; returns the exit status.
 pub fn main() -> Exit {
@@ -24,6 +31,106 @@ pub fn main() -> Exit {
             print!("{}", crate::man::render());
             Exit::Success
         }
-        None => oneshot::run(&cli),
+        Some(args::Sub::Proxy(args)) => proxy::run(&cli, args),
+        Some(args::Sub::Sim(args)) => serve_simulator(&args.listen),
+        Some(args::Sub::Events(args)) => {
+            let Some(runtime) = runtime(false) else { return Exit::Connection };
+            match runtime.block_on(connect(&cli)) {
+                Ok((client, _)) => events::run(args, &cli, &runtime, client),
+                Err(exit) => exit,
+            }
+        }
+        None => session(&cli),
+    }
+}
+
+/// Commands from `-c` or standard input, or the interactive monitor.
+fn session(cli: &Cli) -> Exit {
+    let lines = match oneshot::command_lines(cli) {
+        Ok(lines) => lines,
+        Err(e) => {
+            eprintln!("qhmp: reading standard input: {e}");
+            return Exit::Usage;
+        }
+    };
+    if cli.dry_run && cli.connect.is_none() {
+        return oneshot::dry_run(&lines);
+    }
+    let interactive = lines.is_empty() && !cli.dry_run && std::io::stdin().is_terminal();
+    let Some(runtime) = runtime(interactive) else { return Exit::Connection };
+    let connected = runtime.block_on(async {
+        let (client, note) = connect(cli).await?;
+        match Monitor::on_client(client).await {
+            Ok(monitor) => Ok((monitor, note)),
+            Err(e) => {
+                eprintln!("qhmp: {e}");
+                Err(Exit::Connection)
+            }
+        }
+    });
+    let (monitor, note) = match connected {
+        Ok(c) => c,
+        Err(exit) => return exit,
+    };
+    if interactive {
+        let options = crate::repl::ReplOptions {
+            format: cli.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Classic }),
+            assume_yes: cli.yes,
+            banner_note: note,
+        };
+        return crate::repl::run(&runtime, monitor, options);
+    }
+    runtime.block_on(oneshot::run(cli, monitor, &lines))
+}
+
+/// A current-thread runtime for one-shot work; the interactive monitor needs
+/// a worker thread so events print while the prompt waits for a line.
+fn runtime(worker: bool) -> Option<tokio::runtime::Runtime> {
+    let built = if worker {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    match built {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("qhmp: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+/// Connects to `--connect`, or to a fresh built-in simulator without it.
+/// Returns a note for the banner ("simulated") when it is the simulator.
+async fn connect(cli: &Cli) -> Result<(Client, Option<String>), Exit> {
+    let config = oneshot::client_config(cli);
+    let Some(text) = cli.connect.as_deref() else {
+        let sim = crate::sim::Simulator::new();
+        return match Client::from_stream(sim.connect(), config).await {
+            Ok(client) => Ok((client, Some("simulated".to_string()))),
+            Err(e) => {
+                eprintln!("qhmp: built-in simulator: {e}");
+                Err(Exit::Connection)
+            }
+        };
+    };
+    let target: Target = text.parse().map_err(|e| {
+        eprintln!("qhmp: --connect {text}: {e}");
+        Exit::Usage
+    })?;
+    Client::connect(&target, config).await.map(|c| (c, None)).map_err(|e| {
+        eprintln!("qhmp: {e}");
+        Exit::Connection
+    })
+}
+
+fn serve_simulator(listen: &str) -> Exit {
+    let Some(runtime) = runtime(true) else { return Exit::Connection };
+    match runtime.block_on(crate::sim::serve_until_ctrl_c(listen)) {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            eprintln!("qhmp sim: {e}");
+            Exit::Usage
+        }
     }
 }

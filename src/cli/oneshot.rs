@@ -4,92 +4,55 @@ use super::{Cli, Exit, Format};
 use crate::grammar::Grammar;
 use crate::monitor::{Monitor, MonitorError, Response};
 use crate::parse::{self, FormatDefaults, ParseError};
-use crate::qmp::{ClientConfig, Target};
+use crate::qmp::ClientConfig;
 use crate::translate::{self, QemuFacts};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-pub fn run(cli: &Cli) -> Exit {
-    let lines = match command_lines(cli) {
-        Ok(lines) => lines,
-        Err(e) => {
-            eprintln!("qhmp: reading standard input: {e}");
-            return Exit::Usage;
-        }
-    };
-    if cli.dry_run && cli.connect.is_none() {
-        return dry_run(&lines);
-    }
-    let Some(target) = cli.connect.as_deref() else {
-        eprintln!("qhmp: no QEMU to talk to: give --connect TARGET (or --dry-run)");
-        return Exit::Usage;
-    };
-    let target: Target = match target.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("qhmp: --connect {target}: {e}");
-            return Exit::Usage;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("qhmp: cannot start the async runtime: {e}");
-            return Exit::Connection;
-        }
-    };
+/// Runs the lines in order on a connected monitor. Every line must parse
+/// before anything is sent.
+pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
     let format = cli.format.unwrap_or(Format::Classic);
-    let config = client_config(cli);
-    runtime.block_on(async move {
-        let mut monitor = match Monitor::connect(&target, config).await {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("qhmp: {target}: {e}");
-                return Exit::Connection;
-            }
-        };
-        if cli.dry_run {
-            return dry_run_for(&lines, &QemuFacts { version: monitor.version().clone(), commands: None });
-        }
-        // Every line must parse before anything is sent.
-        if let Some(exit) = check_all_parse(&lines, &monitor) {
-            return exit;
-        }
-        let mut status = Exit::Success;
-        for line in &lines {
-            match monitor.execute(line).await {
-                Ok(response) => {
-                    print_response(&response, format);
-                    if response.failed {
-                        status = status.worst(Exit::CommandFailed);
-                    }
-                }
-                Err(MonitorError::Parse { error, line }) => {
-                    report_parse_error(&line, &error);
-                    status = status.worst(Exit::Usage);
-                }
-                Err(e @ (MonitorError::Transport(_) | MonitorError::Connect(_))) => {
-                    eprintln!("qhmp: {e}");
-                    return Exit::Connection;
-                }
-                Err(e) => {
-                    eprintln!("qhmp: {}: {e}", line.trim());
+    if cli.dry_run {
+        return dry_run_for(lines, &QemuFacts { version: monitor.version().clone(), commands: None });
+    }
+    if let Some(exit) = check_all_parse(lines, &monitor) {
+        return exit;
+    }
+    let mut status = Exit::Success;
+    for line in lines {
+        match monitor.execute(line).await {
+            Ok(response) => {
+                print_response(&response, format);
+                if response.failed {
                     status = status.worst(Exit::CommandFailed);
                 }
             }
+            Err(MonitorError::Parse { error, line }) => {
+                report_parse_error(&line, &error);
+                status = status.worst(Exit::Usage);
+            }
+            Err(e @ (MonitorError::Transport(_) | MonitorError::Connect(_))) => {
+                eprintln!("qhmp: {e}");
+                return Exit::Connection;
+            }
+            Err(e) => {
+                eprintln!("qhmp: {}: {e}", line.trim());
+                status = status.worst(Exit::CommandFailed);
+            }
         }
-        status
-    })
+    }
+    status
 }
 
-fn client_config(cli: &Cli) -> ClientConfig {
+pub fn client_config(cli: &Cli) -> ClientConfig {
     let mut config = ClientConfig::default();
-    config.request_timeout = (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout));
+    config.request_timeout = (cli.reply_timeout > 0).then(|| Duration::from_secs(cli.reply_timeout));
     config
 }
 
 /// `-c` lines, or standard input when it is not a terminal.
-fn command_lines(cli: &Cli) -> std::io::Result<Vec<String>> {
+pub fn command_lines(cli: &Cli) -> std::io::Result<Vec<String>> {
     if !cli.commands.is_empty() {
         return Ok(cli.commands.clone());
     }
@@ -153,7 +116,7 @@ pub fn report_parse_error(line: &str, error: &ParseError) {
     }
 }
 
-fn dry_run(lines: &[String]) -> Exit {
+pub fn dry_run(lines: &[String]) -> Exit {
     dry_run_for(lines, &QemuFacts::assumed())
 }
 
