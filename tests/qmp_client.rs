@@ -218,6 +218,29 @@ async fn events_before_subscribing_are_kept_for_the_first_stream() {
 }
 
 #[tokio::test]
+async fn backlog_keeps_only_the_newest_events_while_nobody_listens() {
+    let config = ClientConfig {
+        event_backlog: 2,
+        ..quick_config()
+    };
+    let (client, mut server) = pair_with(true, config).await;
+    let call = tokio::spawn({
+        let c = client.clone();
+        async move { c.execute("x", None).await }
+    });
+    let r = server.expect().await;
+    for name in ["A", "B", "C"] {
+        server.send(json!({"event": name})).await;
+    }
+    server.reply(&r, json!({})).await;
+    within(call).await.unwrap().unwrap().unwrap();
+    let mut events = client.events();
+    assert_eq!(within(events.recv()).await.unwrap().name, "B");
+    assert_eq!(within(events.recv()).await.unwrap().name, "C");
+    assert_eq!(client.events_dropped(), 1);
+}
+
+#[tokio::test]
 async fn concurrent_requests_get_their_own_out_of_order_replies() {
     let (client, mut server) = pair().await;
     let calls: Vec<_> = (0..50)
@@ -569,3 +592,7 @@ async fn connect_failures_name_the_target_and_explain() {
         .to_string()
         .contains("permission denied: run as a user"));
 }
+
+/// Tests against real QEMU, kept apart for length.
+#[path = "qmp_client/live.rs"]
+mod live;

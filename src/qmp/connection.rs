@@ -198,7 +198,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         match reader.read_buf(&mut buf).await {
             Ok(0) => break eof(&mut decoder, &mut buf),
             Ok(_) => {}
-            Err(e) => break ClientError::from(e),
+            Err(e) => break stream_error(e),
         }
     };
     shared.fail(err, false);
@@ -238,14 +238,20 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
             result = writer.flush().await;
         }
         if let Err(e) = result {
-            let err = match e.kind() {
-                // The peer hung up; the reader will see the same EOF.
-                io::ErrorKind::BrokenPipe => ClientError::Eof { partial: None },
-                _ => ClientError::from(e),
-            };
-            shared.fail(err, false);
+            shared.fail(stream_error(e), false);
             return;
         }
     }
     let _ = writer.shutdown().await;
+}
+
+/// An I/O error on the socket; the peer hanging up (with requests of ours
+/// still unread, a unix socket reports a reset) counts as end of stream.
+fn stream_error(e: io::Error) -> ClientError {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+            ClientError::Eof { partial: None }
+        }
+        _ => ClientError::from(e),
+    }
 }
