@@ -335,6 +335,56 @@ mod tests {
         ));
     }
 
+    /// Feeds `input` in pieces cut at `cuts`, collecting values until an error.
+    fn feed_in_pieces(input: &[u8], cuts: &[usize]) -> (Vec<Value>, bool) {
+        let mut d = LineDecoder::new(4096);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut ends: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        ends.push(input.len());
+        ends.sort_unstable();
+        for end in ends {
+            buf.extend_from_slice(&input[start..end.max(start)]);
+            start = end.max(start);
+            loop {
+                match d.decode(&mut buf) {
+                    Ok(Some(v)) => out.push(v),
+                    Ok(None) => break,
+                    Err(_) => return (out, true),
+                }
+            }
+        }
+        (out, d.finish(&mut buf).is_err())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_any_chunking_never_panics(
+            input in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            cuts in proptest::collection::vec(0usize..700, 0..8),
+        ) {
+            feed_in_pieces(&input, &cuts);
+        }
+
+        #[test]
+        fn chunking_does_not_change_valid_streams(
+            texts in proptest::collection::vec("[ -~]{0,12}", 1..6),
+            cuts in proptest::collection::vec(0usize..2000, 0..8),
+            crlf in proptest::bool::ANY,
+        ) {
+            let values: Vec<Value> = texts
+                .iter()
+                .map(|t| serde_json::json!({"s": t, "n": [t.len(), {"k": t}]}))
+                .collect();
+            let sep = if crlf { "\r\n" } else { "\n" };
+            let input: String = values.iter().map(|v| format!("{v}{sep}")).collect();
+            let (out, failed) = feed_in_pieces(input.as_bytes(), &cuts);
+            proptest::prop_assert!(!failed);
+            proptest::prop_assert_eq!(out, values);
+        }
+    }
+
     #[test]
     fn excerpt_is_short_and_marks_cut() {
         let long = vec![b'y'; 1000];
