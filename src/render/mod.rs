@@ -6,17 +6,10 @@ pub mod event;
 pub mod table;
 
 use crate::version::QemuVersion;
-use serde_json::Value;
 
-/// A QMP error reply (`{"error": {"class": …, "desc": …}}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QmpErrorReply {
-    pub class: String,
-    pub desc: String,
-}
-
-/// The outcome of one QMP call: its `return` value or its error.
-pub type Reply = Result<Value, QmpErrorReply>;
+/// Replies as the transport delivers them (defined in `qmp`, which does not
+/// depend on the renderers).
+pub use crate::qmp::{QmpErrorReply, Reply};
 
 /// What a renderer may need to know besides the replies.
 #[derive(Debug, Clone)]
