@@ -99,14 +99,16 @@ pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
     let shared = Shared::new(options.policy.clone(), options.native_hmp);
     let first = Client::connect(&options.upstream, options.client.clone()).await.map_err(ProxyError::Upstream)?;
     let listener = options.listen.bind(options.socket_mode).await.map_err(ProxyError::Listen)?;
-    install_upstream(&shared, first).await;
+    let watch = install_upstream(&shared, first).await;
     let accept = tokio::spawn(listen::accept_loop(listener, shared.clone()));
-    let outcome = supervise(&shared, &options).await;
+    let outcome = supervise(&shared, &options, watch).await;
     accept.abort();
     outcome
 }
 
-async fn install_upstream(shared: &Arc<Shared>, client: Client) {
+/// Makes `client` the upstream and fans its events out to every client.
+/// The returned task ends when the upstream connection does.
+async fn install_upstream(shared: &Arc<Shared>, client: Client) -> tokio::task::JoinHandle<()> {
     *shared.greeting.lock().unwrap_or_else(PoisonError::into_inner) = client.greeting().raw.clone();
     let mut events = client.events();
     *shared.upstream.write().await = Some(client);
@@ -115,16 +117,20 @@ async fn install_upstream(shared: &Arc<Shared>, client: Client) {
         while let Some(event) = events.recv().await {
             fanout.broadcast(&event.raw);
         }
-    });
+    })
 }
 
 /// Watches the upstream connection; on loss tells every client, then
 /// reconnects with backoff or gives up.
-async fn supervise(shared: &Arc<Shared>, options: &ProxyOptions) -> Result<(), ProxyError> {
+async fn supervise(
+    shared: &Arc<Shared>,
+    options: &ProxyOptions,
+    mut watch: tokio::task::JoinHandle<()>,
+) -> Result<(), ProxyError> {
     loop {
-        let Some(client) = shared.upstream().await else { return Ok(()) };
-        let lost = client.closed().await;
-        *shared.upstream.write().await = None;
+        let _ = (&mut watch).await;
+        let Some(client) = shared.upstream.write().await.take() else { return Ok(()) };
+        let lost = client.fatal_error().unwrap_or(ClientError::Closed);
         shared.broadcast(&json!({"error": {"class": "GenericError",
             "desc": format!("qhmp proxy lost its upstream QEMU: {lost}")}}));
         if !options.reconnect {
@@ -135,7 +141,7 @@ async fn supervise(shared: &Arc<Shared>, options: &ProxyOptions) -> Result<(), P
             tokio::time::sleep(delay).await;
             match Client::connect(&options.upstream, options.client.clone()).await {
                 Ok(client) => {
-                    install_upstream(shared, client).await;
+                    watch = install_upstream(shared, client).await;
                     break;
                 }
                 Err(_) => delay = (delay * 2).min(Duration::from_secs(5)),

@@ -48,12 +48,12 @@ where
                 continue;
             }
             Ok(None) => {}
-            Err(DecodeError::LineTooLong { .. }) => {
-                let _ = out_tx.send(error_reply("GenericError", "JSON parse error, input too large", None));
+            Err(e @ DecodeError::TooLong { .. }) => {
+                let _ = out_tx.send(error_reply("GenericError", &format!("JSON parse error, {e}"), None));
                 break;
             }
             Err(e) => {
-                let _ = out_tx.send(error_reply("GenericError", &format!("JSON parse error, {}", e.detail()), None));
+                let _ = out_tx.send(error_reply("GenericError", &format!("JSON parse error, {e}"), None));
                 continue;
             }
         }
