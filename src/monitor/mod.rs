@@ -36,11 +36,13 @@ pub struct Response {
     pub renderer: Option<String>,
     /// True when QEMU refused the command (an error reply or HMP error text).
     pub failed: bool,
+    /// The QMP requests the line became, as sent (for teaching and logs).
+    pub requests: Vec<Value>,
 }
 
 impl Response {
     fn empty() -> Self {
-        Response { text: String::new(), replies: Vec::new(), renderer: None, failed: false }
+        Response { text: String::new(), replies: Vec::new(), renderer: None, failed: false, requests: Vec::new() }
     }
 
     /// The text with HMP's wire line endings (`\r\n`).
@@ -125,7 +127,12 @@ impl Monitor {
             }
             Err(e) => return Err(MonitorError::Translate(e)),
         };
-        self.run(&parsed, plan).await
+        let requests = plan.wire_requests();
+        let mut response = self.run(&parsed, plan).await?;
+        if response.requests.is_empty() {
+            response.requests = requests;
+        }
+        Ok(response)
     }
 
     /// Answers a `human-monitor-command` the way QEMU's own HMP would: the
@@ -172,10 +179,12 @@ impl Monitor {
             Plan::Hmp { command_line } => self.run_hmp(&command_line).await,
             Plan::Qmp(requests) => {
                 let mut replies = Vec::with_capacity(requests.len());
+                let mut sent = Vec::with_capacity(requests.len());
                 for mut request in requests {
                     if let Some(typing) = request.typing.take() {
                         self.apply_typing(&typing, &mut request.arguments).await?;
                     }
+                    sent.push(request.to_json());
                     let reply = self
                         .client
                         .execute(&request.execute, request.arguments)
@@ -183,7 +192,9 @@ impl Monitor {
                         .map_err(MonitorError::Transport)?;
                     replies.push(reply);
                 }
-                self.rendered(parsed.entry.render.as_deref(), replies, &parsed.args)
+                let mut response = self.rendered(parsed.entry.render.as_deref(), replies, &parsed.args)?;
+                response.requests = sent;
+                Ok(response)
             }
             Plan::Walk { routine } => {
                 let reply = walk::run(&routine, &self.client, &parsed.args).await?;
@@ -253,13 +264,13 @@ impl Monitor {
             Ok(value) => {
                 let text = value.as_str().unwrap_or_default().replace("\r\n", "\n");
                 let failed = hmp_text_is_error(&text);
-                Ok(Response { text, replies: vec![value], renderer: None, failed })
+                Ok(Response { text, replies: vec![value], failed, ..Response::empty() })
             }
             Err(e) => Ok(Response {
                 text: render::classic::hmp_error(&e.desc),
                 replies: vec![error_json(&e)],
-                renderer: None,
                 failed: true,
+                ..Response::empty()
             }),
         }
     }
@@ -281,7 +292,7 @@ impl Monitor {
             .into_iter()
             .map(|r| r.unwrap_or_else(|e| error_json(&e)))
             .collect();
-        Ok(Response { text, replies, renderer: renderer.map(str::to_string), failed })
+        Ok(Response { text, replies, renderer: renderer.map(str::to_string), failed, requests: Vec::new() })
     }
 }
 
