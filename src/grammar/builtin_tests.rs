@@ -305,3 +305,40 @@ fn placeholder_classification() {
     assert_eq!(classify("$*"), Placeholder::Rest);
     assert_eq!(classify("report"), Placeholder::Constant);
 }
+
+#[test]
+fn commands_reporting_bare_errors_are_marked() {
+    let t = commands();
+    for name in [
+        "trace-event",
+        "replay_break",
+        "replay_delete_break",
+        "replay_seek",
+    ] {
+        let entry = t.lookup(name, Profile::V10_0);
+        assert_eq!(entry.map(|e| e.plain_errors), Some(true), "{name}");
+    }
+    assert_eq!(
+        t.lookup("set_link", Profile::V10_0).map(|e| e.plain_errors),
+        Some(false)
+    );
+}
+
+#[test]
+fn the_errors_field_accepts_only_plain() {
+    let source = "[x]\nversions: 7.2\nhelp: h\nqmp: hmp-only\nerrors: plain\n";
+    let g = Grammar::from_sources(&[("t.hmp", source)]);
+    let plain = g
+        .ok()
+        .and_then(|g| g.tables.first()?.entries.first().map(|e| e.plain_errors));
+    assert_eq!(plain, Some(true));
+
+    let bad = "[x]\nversions: 7.2\nhelp: h\nqmp: hmp-only\nerrors: loud\n";
+    match Grammar::from_sources(&[("t.hmp", bad)]) {
+        Ok(_) => panic!("'errors: loud' was accepted"),
+        Err(e) => {
+            assert_eq!((e.location.line, e.location.column), (5, 9));
+            assert!(e.message.contains("'plain'"), "{}", e.message);
+        }
+    }
+}
