@@ -3,6 +3,9 @@
 //! The tables are the one source of truth for the parser, `help`, completion,
 //! the man page and the QMP mapping.
 
+#[cfg(test)]
+mod builtin_tests;
+
 pub mod args_type;
 pub mod profile;
 pub mod table;

@@ -110,6 +110,9 @@ pub struct Entry {
     pub render: Option<String>,
     /// The table searched for the next word (only `info` has one).
     pub subtable: Option<String>,
+    /// QEMU prints this command's errors bare, without the `Error: ` prefix
+    /// (`errors: plain`; its handler reports them with `error_report`).
+    pub plain_errors: bool,
     pub location: Location,
 }
 
@@ -234,7 +237,7 @@ impl Grammar {
 
 /// Fields an entry may carry.
 const FIELDS: &[&str] = &[
-    "versions", "args", "params", "help", "qmp", "render", "subtable",
+    "versions", "args", "params", "help", "qmp", "render", "subtable", "errors",
 ];
 
 struct Builder {
@@ -442,6 +445,7 @@ impl Builder {
         let mut qmp_lines: Vec<&Field> = Vec::new();
         let mut render = None;
         let mut subtable = None;
+        let mut plain_errors = false;
         for f in &self.fields {
             let only_default = |what: &str| -> Result<(), GrammarError> {
                 match f.profile {
@@ -502,6 +506,19 @@ impl Builder {
                     only_default("subtable")?;
                     subtable = Some(f.value.clone());
                 }
+                "errors" => {
+                    only_default("errors")?;
+                    if f.value != "plain" {
+                        return Err(self.error(
+                            &Location {
+                                column: f.value_column,
+                                ..f.location.clone()
+                            },
+                            "expected 'plain' after 'errors:'".into(),
+                        ));
+                    }
+                    plain_errors = true;
+                }
                 _ => unreachable!("field names are checked when read"),
             }
         }
@@ -527,6 +544,7 @@ impl Builder {
             qmp,
             render,
             subtable,
+            plain_errors,
             location: self.location,
         })
     }
