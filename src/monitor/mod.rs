@@ -196,8 +196,8 @@ impl Monitor {
                 response.requests = sent;
                 Ok(response)
             }
-            Plan::Walk { routine } => {
-                let reply = walk::run(&routine, &self.client, &parsed.args).await?;
+            Plan::Walk { routine, .. } => {
+                let reply = walk::run(&routine, &self.client, &parsed.args, self.current_cpu.unwrap_or(0)).await?;
                 self.rendered(parsed.entry.render.as_deref(), vec![reply], &parsed.args)
             }
         }

@@ -5,14 +5,61 @@ use super::MonitorError;
 use crate::parse::Args;
 use crate::qmp::Client;
 use crate::render::Reply;
+use crate::translate::special;
 use serde_json::{json, Value};
 
-/// Runs a walk routine; the result is one synthetic reply for the renderer.
-pub async fn run(routine: &str, client: &Client, args: &Args) -> Result<Reply, MonitorError> {
+/// Runs a walk routine; the result is one reply for the renderer (for
+/// `info qom-tree` a synthetic tree, otherwise the last command's reply).
+pub async fn run(routine: &str, client: &Client, args: &Args, current_cpu: i64) -> Result<Reply, MonitorError> {
     match routine {
         "qom_tree" => qom_tree(client, args.str("path").unwrap_or("/machine")).await,
+        "memsave" => call(client, "memsave", special::memsave_args(args, current_cpu)).await,
+        "announce_self" => {
+            let params = call(client, "query-migrate-parameters", json!({})).await?.ok();
+            call(client, "announce-self", special::announce_args(args, params.as_ref())).await
+        }
+        "block_set_io_throttle" => {
+            let name = args.str("device").unwrap_or_default();
+            let blocks = call(client, "query-block", json!({})).await?.unwrap_or(Value::Null);
+            let is_backend = blocks
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|b| b.get("device").and_then(Value::as_str).is_some_and(|d| !d.is_empty() && d == name));
+            let key = if is_backend { "device" } else { "id" };
+            call(client, "block_set_io_throttle", special::throttle_args(args, key)).await
+        }
+        "nbd_server_start_all" => nbd_start_all(client, args).await,
         other => Err(MonitorError::Walk(format!("unknown walk routine '{other}'"))),
     }
+}
+
+async fn call(client: &Client, command: &str, arguments: Value) -> Result<Reply, MonitorError> {
+    let arguments = (!arguments.as_object().is_some_and(|o| o.is_empty())).then_some(arguments);
+    client.execute(command, arguments).await.map_err(MonitorError::Transport)
+}
+
+/// `nbd_server_start -a [-w] ADDR`: start the server, export every drive
+/// with a medium, and stop the server again if an export fails.
+async fn nbd_start_all(client: &Client, args: &Args) -> Result<Reply, MonitorError> {
+    let start = special::nbd_start_args(args).map_err(MonitorError::Walk)?;
+    let started = call(client, "nbd-server-start", start).await?;
+    if started.is_err() {
+        return Ok(started);
+    }
+    let blocks = call(client, "query-block", json!({})).await?.unwrap_or(Value::Null);
+    for block in blocks.as_array().into_iter().flatten() {
+        let Some(device) = block.get("device").and_then(Value::as_str) else { continue };
+        if block.get("inserted").is_none() {
+            continue;
+        }
+        let added = call(client, "nbd-server-add", json!({"device": device, "writable": args.flag("writable")})).await?;
+        if added.is_err() {
+            let _ = call(client, "nbd-server-stop", json!({})).await?;
+            return Ok(added);
+        }
+    }
+    Ok(Ok(json!({})))
 }
 
 /// Upper bound on objects visited, so a cyclic or huge tree cannot hang us.

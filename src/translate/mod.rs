@@ -7,14 +7,14 @@
 
 mod chardev;
 pub mod qcodes;
-mod special;
+pub mod special;
 pub mod template;
 pub mod typing;
 
 use crate::grammar::{Entry, Profile, QmpMapping};
 use crate::parse::Args;
 use crate::version::QemuVersion;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
 pub use special::needs_schema;
@@ -57,7 +57,9 @@ pub enum Plan {
     Qmp(Vec<QmpRequest>),
     /// Special cases whose requests depend on live answers (e.g. walking
     /// `qom-list` for `info qom-tree`); the executor runs the named routine.
-    Walk { routine: String },
+    /// `assumed` is what would be sent to a QEMU in its default state (for
+    /// `--dry-run`).
+    Walk { routine: String, assumed: Vec<QmpRequest> },
     /// No QMP equivalent: run the line through QEMU's own HMP.
     Hmp { command_line: String },
     /// Answered by qhmp itself (`help`, bare `info`).
@@ -70,7 +72,7 @@ impl Plan {
         match self {
             Plan::Qmp(reqs) => reqs.iter().map(QmpRequest::to_json).collect(),
             Plan::Hmp { command_line } => vec![hmp_request(command_line, None).to_json()],
-            Plan::Walk { routine } => vec![json!({"walk": routine})],
+            Plan::Walk { assumed, .. } => assumed.iter().map(QmpRequest::to_json).collect(),
             Plan::Local => Vec::new(),
         }
     }

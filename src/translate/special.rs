@@ -15,8 +15,18 @@ pub fn needs_schema(name: &str) -> bool {
 pub fn translate(name: &str, entry: &Entry, args: &Args, line: &str, facts: &QemuFacts) -> Result<Plan, TranslateError> {
     let passthrough = || Plan::Hmp { command_line: line.trim_start().to_string() };
     match name {
-        "qom_tree" => Ok(Plan::Walk { routine: name.to_string() }),
-        "change" => change(args),
+        "qom_tree" => Ok(walk(name, vec![QmpRequest::new("qom-list", Some(json!({"path": args.str("path").unwrap_or("/machine")})))])),
+        "qom_list" => Ok(match args.str("path") {
+            // QEMU answers a bare `qom-list` with the root path itself.
+            None => Plan::Qmp(Vec::new()),
+            Some(path) => single("qom-list", json!({"path": path})),
+        }),
+        "memsave" => Ok(walk(name, vec![QmpRequest::new("memsave", Some(memsave_args(args, 0)))])),
+        "announce_self" => Ok(walk(name, vec![QmpRequest::new("announce-self", Some(announce_args(args, None)))])),
+        "block_set_io_throttle" => Ok(walk(name, vec![QmpRequest::new("block_set_io_throttle", Some(throttle_args(args, "device")))])),
+        "calc_dirty_rate" => calc_dirty_rate(args),
+        "dump_guest_memory" => dump_guest_memory(args),
+        "change" => change(args, facts),
         "sendkey" => sendkey(args),
         "mouse_move" => Ok(mouse_move(args)),
         "mouse_button" => Ok(mouse_button(args)),
@@ -29,11 +39,100 @@ pub fn translate(name: &str, entry: &Entry, args: &Args, line: &str, facts: &Qem
         "nbd_server_start" => nbd_server_start(entry, args, passthrough),
         "chardev_add" => chardev(entry, args, "chardev-add", passthrough),
         "chardev_change" => chardev(entry, args, "chardev-change", passthrough),
-        _ => {
-            let _ = facts;
-            Err(TranslateError::UnknownSpecial { command: entry.name.clone(), name: name.to_string() })
-        }
+        _ => Err(TranslateError::UnknownSpecial { command: entry.name.clone(), name: name.to_string() }),
     }
+}
+
+fn walk(routine: &str, assumed: Vec<QmpRequest>) -> Plan {
+    Plan::Walk { routine: routine.to_string(), assumed }
+}
+
+/// `memsave ADDR SIZE FILE` for the monitor's current CPU.
+pub fn memsave_args(args: &Args, cpu_index: i64) -> Value {
+    json!({"val": args.int("val"), "size": args.int("size"), "filename": args.str("filename"), "cpu-index": cpu_index})
+}
+
+/// QEMU's own announce parameters when none are known (its defaults).
+const ANNOUNCE_DEFAULTS: [(&str, i64); 4] = [("initial", 50), ("max", 550), ("rounds", 5), ("step", 100)];
+
+/// `announce_self [interfaces] [id]`: the timing comes from the migration
+/// parameters (`query-migrate-parameters`, `announce-*`), as in QEMU.
+pub fn announce_args(args: &Args, params: Option<&Value>) -> Value {
+    let mut out = Map::new();
+    for (key, default) in ANNOUNCE_DEFAULTS {
+        let value = params.and_then(|p| p.get(format!("announce-{key}"))).and_then(Value::as_i64).unwrap_or(default);
+        out.insert(key.into(), json!(value));
+    }
+    if let Some(list) = args.str("interfaces") {
+        let names: Vec<&str> = list.split(',').collect();
+        out.insert("interfaces".into(), json!(names));
+    }
+    if let Some(id) = args.str("id") {
+        out.insert("id".into(), json!(id));
+    }
+    Value::Object(out)
+}
+
+/// `block_set_io_throttle NAME …` addressed as `device` (a BlockBackend
+/// name) or `id` (a qdev id), as QEMU decides by looking the name up.
+pub fn throttle_args(args: &Args, key: &str) -> Value {
+    let mut out = Map::new();
+    out.insert(key.into(), json!(args.str("device")));
+    for limit in ["bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"] {
+        out.insert(limit.into(), json!(args.int(limit).unwrap_or(0)));
+    }
+    Value::Object(out)
+}
+
+fn calc_dirty_rate(args: &Args) -> Result<Plan, TranslateError> {
+    let seconds = args.int("second").unwrap_or(0);
+    if seconds == 0 {
+        return Err(refused("Incorrect period length specified!\n"));
+    }
+    let (ring, bitmap) = (args.flag("dirty_ring"), args.flag("dirty_bitmap"));
+    if ring && bitmap {
+        return Err(refused("Either dirty ring or dirty bitmap can be specified!\n"));
+    }
+    let mode = if bitmap {
+        "dirty-bitmap"
+    } else if ring {
+        "dirty-ring"
+    } else {
+        "page-sampling"
+    };
+    let mut out = json!({"calc-time": seconds, "mode": mode});
+    if let Some(pages) = args.int("sample_pages_per_GB").filter(|p| *p != -1) {
+        out["sample-pages"] = json!(pages);
+    }
+    Ok(single("calc-dirty-rate", out))
+}
+
+fn dump_guest_memory(args: &Args) -> Result<Plan, TranslateError> {
+    let chosen: Vec<&str> = [("zlib", "kdump-zlib"), ("lzo", "kdump-lzo"), ("snappy", "kdump-snappy"), ("windmp", "win-dmp")]
+        .iter()
+        .filter(|(flag, _)| args.flag(flag))
+        .map(|(_, format)| *format)
+        .collect();
+    if chosen.len() > 1 {
+        return Err(refused("Error: only one of '-z|-l|-s|-w' can be set\n"));
+    }
+    let mut format = chosen.first().copied().unwrap_or("elf").to_string();
+    if args.flag("raw") && format.starts_with("kdump-") {
+        format = format.replacen("kdump-", "kdump-raw-", 1);
+    }
+    let mut out = json!({
+        "paging": args.flag("paging"),
+        "protocol": format!("file:{}", args.str("filename").unwrap_or_default()),
+        "detach": args.flag("detach"),
+        "format": format,
+    });
+    if let Some(begin) = args.int("begin") {
+        out["begin"] = json!(begin);
+    }
+    if let Some(length) = args.int("length") {
+        out["length"] = json!(length);
+    }
+    Ok(single("dump-guest-memory", out))
 }
 
 fn single(execute: &str, arguments: Value) -> Plan {
@@ -46,15 +145,17 @@ fn refused(text: impl Into<String>) -> TranslateError {
 
 /// `change vnc password [PW]` → `change-vnc-password`;
 /// `change DEV FILE [FMT [MODE]]` → `blockdev-change-medium`.
-fn change(args: &Args) -> Result<Plan, TranslateError> {
+fn change(args: &Args, facts: &QemuFacts) -> Result<Plan, TranslateError> {
     let device = args.str("device").unwrap_or_default();
     let target = args.str("target").unwrap_or_default();
     if device == "vnc" {
+        // QEMU 7.2 printed these two refusals without the "Error: " prefix.
+        let prefix = if facts.version.at_least(8, 0) { "Error: " } else { "" };
         if args.get("read-only-mode").is_some() {
-            return Err(refused("Error: Parameter 'read-only-mode' is invalid for VNC\n"));
+            return Err(refused(format!("{prefix}Parameter 'read-only-mode' is invalid for VNC\n")));
         }
         if target != "passwd" && target != "password" {
-            return Err(refused("Error: Expected 'password' after 'vnc'\n"));
+            return Err(refused(format!("{prefix}Expected 'password' after 'vnc'\n")));
         }
         let Some(password) = args.str("arg") else {
             return Err(refused("terminal does not support password prompting\n"));
@@ -70,7 +171,7 @@ fn change(args: &Args) -> Result<Plan, TranslateError> {
     arguments.insert("force".into(), json!(args.flag("force")));
     if let Some(mode) = args.str("read-only-mode") {
         if !matches!(mode, "retain" | "read-only" | "read-write") {
-            return Err(refused(format!("Error: Parameter 'read-only-mode' does not accept value '{mode}'\n")));
+            return Err(refused(format!("Error: invalid parameter value: {mode}\n")));
         }
         arguments.insert("read-only-mode".into(), json!(mode));
     }
@@ -151,7 +252,7 @@ fn mouse_move(args: &Args) -> Plan {
 /// `mouse_button STATE` (1 = left, 2 = right, 4 = middle) → button events.
 fn mouse_button(args: &Args) -> Plan {
     let state = args.int("button_state").unwrap_or(0);
-    let events: Vec<Value> = [("left", 1), ("right", 2), ("middle", 4)]
+    let events: Vec<Value> = [("left", 1), ("middle", 4), ("right", 2)]
         .iter()
         .map(|(button, bit)| json!({"type": "btn", "data": {"down": state & bit != 0, "button": button}}))
         .collect();
@@ -209,11 +310,12 @@ fn qom_set(entry: &Entry, args: &Args, passthrough: impl Fn() -> Plan) -> Result
 fn migrate(args: &Args) -> Plan {
     let mut arguments = Map::new();
     arguments.insert("uri".into(), json!(args.str("uri")));
-    for (flag, member) in [("resume", "resume"), ("blk", "blk"), ("inc", "inc")] {
-        if args.flag(flag) {
+    for member in ["blk", "inc"] {
+        if args.flag(member) {
             arguments.insert(member.into(), json!(true));
         }
     }
+    arguments.insert("resume".into(), json!(args.flag("resume")));
     single("migrate", Value::Object(arguments))
 }
 
@@ -249,21 +351,20 @@ fn migrate_set_parameter(entry: &Entry, args: &Args) -> Result<Plan, TranslateEr
 /// `nbd_server_start [-w] HOST:PORT` → `nbd-server-start`. With `-a` QEMU
 /// also exports every inserted device, which HMP does itself.
 fn nbd_server_start(entry: &Entry, args: &Args, passthrough: impl Fn() -> Plan) -> Result<Plan, TranslateError> {
-    if args.flag("all") {
-        return Ok(passthrough());
+    if args.flag("writable") && !args.flag("all") {
+        return Err(refused("Error: -w only valid together with -a\n"));
     }
-    let uri = args.str("uri").unwrap_or_default();
-    let Some((host, port)) = uri.rsplit_once(':') else {
-        return Err(TranslateError::BadArgument {
-            command: entry.primary_name().to_string(),
-            message: format!("expected HOST:PORT, got '{uri}'"),
-        });
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Ok(single(
-        "nbd-server-start",
-        json!({"addr": {"type": "inet", "data": {"host": host, "port": port}}}),
-    ))
+    let _ = &passthrough;
+    let start = nbd_start_args(args).map_err(|message| TranslateError::BadArgument {
+        command: entry.primary_name().to_string(),
+        message,
+    })?;
+    let start = QmpRequest::new("nbd-server-start", Some(start));
+    if args.flag("all") {
+        // Every inserted drive is exported too, which needs `query-block`.
+        return Ok(walk("nbd_server_start_all", vec![start]));
+    }
+    Ok(Plan::Qmp(vec![start]))
 }
 
 #[cfg(test)]
@@ -297,4 +398,23 @@ fn chardev(entry: &Entry, args: &Args, command: &str, passthrough: impl Fn() -> 
         return Ok(passthrough());
     };
     Ok(single(command, json!({"id": id, "backend": backend})))
+}
+
+/// The `nbd-server-start` arguments for an HMP address: `unix:PATH`,
+/// `fd:NAME`, `vsock:CID:PORT`, `tcp:HOST:PORT` or plain `HOST:PORT`.
+pub fn nbd_start_args(args: &Args) -> Result<Value, String> {
+    let uri = args.str("uri").unwrap_or_default();
+    let addr = if let Some(path) = uri.strip_prefix("unix:") {
+        json!({"type": "unix", "data": {"path": path}})
+    } else if let Some(name) = uri.strip_prefix("fd:") {
+        json!({"type": "fd", "data": {"str": name}})
+    } else if let Some((cid, port)) = uri.strip_prefix("vsock:").and_then(|r| r.split_once(':')) {
+        json!({"type": "vsock", "data": {"cid": cid, "port": port}})
+    } else {
+        let inet = uri.strip_prefix("tcp:").unwrap_or(uri);
+        let (host, port) = inet.rsplit_once(':').ok_or_else(|| format!("error parsing address '{uri}'"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        json!({"type": "inet", "data": {"host": host, "port": port}})
+    };
+    Ok(json!({"addr": addr}))
 }

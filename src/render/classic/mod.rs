@@ -5,6 +5,7 @@
 //! renderer names it does not own.
 
 mod block;
+mod commands;
 mod display;
 mod machine;
 mod migration;
@@ -34,6 +35,7 @@ pub fn render(
         pci::render,
         migration::render,
         misc::render,
+        commands::render,
     ];
     FAMILIES
         .iter()
