@@ -23,24 +23,28 @@ pub fn render(name: &str, _ctx: &RenderContext, replies: &[Reply], args: &Args) 
     Some(Ok(text))
 }
 
-/// One line per Xen event channel, as QEMU prints `xen-event-list`.
+/// One line per Xen event channel, as QEMU prints `xen-event-list`: the
+/// target in parentheses except for IPIs, with the remote domain when known.
 fn xen_event_list(reply: &Value) -> String {
     let mut out = String::new();
     for port in reply.as_array().into_iter().flatten() {
         let num = |k: &str| port.get(k).and_then(Value::as_i64).unwrap_or(0);
-        let text = |k: &str| port.get(k).and_then(Value::as_str).unwrap_or("");
         let flag = |k: &str| port.get(k).and_then(Value::as_bool).unwrap_or(false);
-        out.push_str(&format!("port {:4}: vcpu: {} {}", num("port"), num("vcpu"), text("type")));
-        match text("type") {
-            "interdomain" => out.push_str(&format!(" remote-port {}", num("remote-domain"))),
-            "virq" | "ipi" | "pirq" => out.push_str(&format!(" {}", num("target"))),
-            _ => {}
+        let kind = port.get("type").and_then(Value::as_str).unwrap_or("");
+        out.push_str(&format!("port {:4}: vcpu: {} {}", num("port"), num("vcpu"), kind));
+        if kind != "ipi" {
+            out.push('(');
+            if let Some(domain) = port.get("remote-domain").and_then(Value::as_str) {
+                out.push_str(domain);
+                out.push(':');
+            }
+            out.push_str(&format!("{})", num("target")));
         }
         if flag("pending") {
-            out.push_str(" (pending)");
+            out.push_str(" PENDING");
         }
         if flag("masked") {
-            out.push_str(" (masked)");
+            out.push_str(" MASKED");
         }
         out.push('\n');
     }
