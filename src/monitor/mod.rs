@@ -16,7 +16,7 @@ mod walk;
 
 pub use error::MonitorError;
 
-use crate::grammar::{Grammar, Profile};
+use crate::grammar::{Entry, Grammar, Profile};
 use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
 use crate::qmp::{Client, ClientConfig, Target};
 use crate::render::{self, RenderContext, Reply};
@@ -192,13 +192,13 @@ impl Monitor {
                         .map_err(MonitorError::Transport)?;
                     replies.push(reply);
                 }
-                let mut response = self.rendered(parsed.entry.render.as_deref(), replies, &parsed.args)?;
+                let mut response = self.rendered(parsed.entry, replies, &parsed.args)?;
                 response.requests = sent;
                 Ok(response)
             }
             Plan::Walk { routine, .. } => {
                 let reply = walk::run(&routine, &self.client, &parsed.args, self.current_cpu.unwrap_or(0)).await?;
-                self.rendered(parsed.entry.render.as_deref(), vec![reply], &parsed.args)
+                self.rendered(parsed.entry, vec![reply], &parsed.args)
             }
         }
     }
@@ -275,7 +275,8 @@ impl Monitor {
         }
     }
 
-    fn rendered(&self, renderer: Option<&str>, replies: Vec<Reply>, args: &Args) -> Result<Response, MonitorError> {
+    fn rendered(&self, entry: &Entry, replies: Vec<Reply>, args: &Args) -> Result<Response, MonitorError> {
+        let renderer = entry.render.as_deref();
         let failed = replies.iter().any(Result::is_err);
         let text = match renderer {
             Some(name) => {
@@ -284,6 +285,8 @@ impl Monitor {
                 render::classic::render(name, &ctx, &replies, args).map_err(MonitorError::Render)?
             }
             None => match replies.iter().find_map(|r| r.as_ref().err()) {
+                // A few handlers print QMP's error text without the prefix.
+                Some(e) if entry.plain_errors => format!("{}\n", e.desc),
                 Some(e) => render::classic::hmp_error(&e.desc),
                 None => String::new(),
             },
