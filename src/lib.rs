@@ -21,5 +21,6 @@ pub mod proxy;
 pub mod qmp;
 pub mod render;
 pub mod repl;
+pub mod sim;
 pub mod translate;
 pub mod version;

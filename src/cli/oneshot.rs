@@ -46,9 +46,10 @@ pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
 }
 
 pub fn client_config(cli: &Cli) -> ClientConfig {
-    let mut config = ClientConfig::default();
-    config.request_timeout = (cli.reply_timeout > 0).then(|| Duration::from_secs(cli.reply_timeout));
-    config
+    ClientConfig {
+        request_timeout: (cli.reply_timeout > 0).then(|| Duration::from_secs(cli.reply_timeout)),
+        ..ClientConfig::default()
+    }
 }
 
 /// `-c` lines, or standard input when it is not a terminal.

@@ -19,11 +19,13 @@ mod size;
 mod time;
 mod tokenizer;
 mod value;
+mod words;
 
 pub use error::ParseError;
 pub use format::FormatDefaults;
 pub use line::{parse_line, ParsedCommand};
 pub use value::{ArgValue, Args};
+pub use words::{parse_option_string, split_words};
 
 #[cfg(test)]
 mod line_tests;

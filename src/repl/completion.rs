@@ -129,8 +129,11 @@ fn values_for(command: &str, spec: &ArgSpec, typed: &[&str], word: &str, live: &
     (values, false)
 }
 
-fn names<'a>(all: impl Iterator<Item = &'a str>, prefix: &str) -> Vec<String> {
-    let mut out: Vec<String> = all.filter(|n| n.starts_with(prefix)).map(str::to_string).collect();
+fn names<S: AsRef<str>>(all: impl Iterator<Item = S>, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = all
+        .filter(|n| n.as_ref().starts_with(prefix))
+        .map(|n| n.as_ref().to_string())
+        .collect();
     out.sort();
     out.dedup();
     out

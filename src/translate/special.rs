@@ -367,20 +367,6 @@ fn nbd_server_start(entry: &Entry, args: &Args, passthrough: impl Fn() -> Plan) 
     Ok(Plan::Qmp(vec![start]))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strtol_takes_the_valid_prefix() {
-        assert_eq!(c_strtol("10"), 10);
-        assert_eq!(c_strtol("-5"), -5);
-        assert_eq!(c_strtol("0x1f"), 31);
-        assert_eq!(c_strtol("010"), 8);
-        assert_eq!(c_strtol("12abc"), 12);
-        assert_eq!(c_strtol("abc"), 0);
-    }
-}
 
 /// `chardev-add ARGS` / `chardev-change ID ARGS` → `chardev-add` /
 /// `chardev-change` with a typed backend, when the options map cleanly.
@@ -417,4 +403,19 @@ pub fn nbd_start_args(args: &Args) -> Result<Value, String> {
         json!({"type": "inet", "data": {"host": host, "port": port}})
     };
     Ok(json!({"addr": addr}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtol_takes_the_valid_prefix() {
+        assert_eq!(c_strtol("10"), 10);
+        assert_eq!(c_strtol("-5"), -5);
+        assert_eq!(c_strtol("0x1f"), 31);
+        assert_eq!(c_strtol("010"), 8);
+        assert_eq!(c_strtol("12abc"), 12);
+        assert_eq!(c_strtol("abc"), 0);
+    }
 }
