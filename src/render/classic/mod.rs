@@ -6,6 +6,8 @@
 
 mod block;
 mod display;
+mod fields;
+pub mod fmt;
 mod machine;
 mod migration;
 mod misc;
