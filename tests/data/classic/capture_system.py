@@ -260,6 +260,59 @@ def spice_session_id(sock):
     return struct.unpack("<I", body[:4])[0]
 
 
+class FakeTpm:
+    """A pseudo-terminal that answers like a TPM 2.0 character device, so
+    that a tpm-passthrough backend can be created without a real TPM."""
+
+    def __init__(self):
+        import pty
+        import threading
+        import tty
+        self.master, slave = pty.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self._slave = slave  # kept open so the raw mode sticks
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        import select
+        buf = b""
+        while not self._stop:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                buf += os.read(self.master, 4096)
+            except OSError:
+                return
+            while len(buf) >= 10:
+                size = struct.unpack(">I", buf[2:6])[0]
+                if len(buf) < size:
+                    break
+                ordinal = struct.unpack(">I", buf[6:10])[0]
+                buf = buf[size:]
+                os.write(self.master, self._answer(ordinal))
+
+    @staticmethod
+    def _answer(ordinal):
+        if ordinal == 0x17A:  # TPM2_CC_GetCapability: max command/response
+            body = struct.pack(">BIIIIII", 0, 6, 2, 0x11E, 4096, 0x11F, 4096)
+        else:
+            body = b""
+        return struct.pack(">HII", 0x8001, 10 + len(body), 0) + body
+
+    def close(self):
+        self._stop = True
+        self._thread.join(timeout=2)
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 # --------------------------------------------------------------------------
 # Fixture capture
 
@@ -351,6 +404,11 @@ def system_basic(c):
         c.simple(vm, "status", "running", "query-status")
         vm.qmp("stop")
         c.simple(vm, "status", "paused", "query-status")
+        stats(c, vm, "tcg-vcpu", "vcpu",
+              vcpu_path=vm.qmp("query-cpus-fast")["return"][0]["qom-path"])
+        vm.qmp("migrate", {"uri": "exec:cat > /dev/null"})
+        wait_for(vm, "query-migrate", lambda r: r.get("status") == "completed")
+        c.simple(vm, "status", "postmigrate", "query-status")
     finally:
         vm.close()
 
@@ -384,17 +442,22 @@ def system_basic(c):
         vm.close()
 
 
+# `info` items backed by an x-query-* command returning human-readable-text
+# (item -> QMP command; default x-query-<item>).
 HUMAN_READABLE = {
-    "7.2": ["irq", "numa", "usb", "roms", "ramblock", "jit", "opcount",
-            "profile", "rdma"],
-    "10.0": ["irq", "numa", "usb", "roms", "ramblock", "jit", "opcount"],
+    "7.2": {"irq": None, "numa": None, "usb": None, "roms": None,
+            "ramblock": None, "jit": None, "opcount": None, "profile": None,
+            "rdma": None},
+    "10.0": {"irq": None, "numa": None, "usb": None, "roms": None,
+             "ramblock": None, "jit": None, "opcount": None,
+             "pic": "x-query-interrupt-controllers"},
 }
 
 
 def human_readable_text(c, vm, state_suffix=""):
-    for item in HUMAN_READABLE[c.version]:
+    for item, command in HUMAN_READABLE[c.version].items():
         c.capture(vm, "human-readable-text", item + state_suffix,
-                  [("x-query-" + item, None)], f"info {item}")
+                  [(command or "x-query-" + item, None)], f"info {item}")
 
 
 def stats(c, vm, state, target, names=None, provider=None, vcpu_path=None):
@@ -534,6 +597,12 @@ def display_vnc(c):
         c.simple(vm, "vnc", "none", "query-vnc-servers")
         c.simple(vm, "spice", "disabled", "query-spice")
         c.simple(vm, "mice", "ps2", "query-mice")
+    finally:
+        vm.close()
+
+    vm = c.vm("-vnc none")
+    try:
+        c.simple(vm, "vnc", "not-listening", "query-vnc-servers")
     finally:
         vm.close()
 
@@ -793,9 +862,26 @@ def machine_devices(c):
             vm.close()
 
 
+def machine_tpm(c):
+    tpm = FakeTpm()
+    try:
+        vm = c.vm(f"-tpmdev passthrough,id=tpm0,path={tpm.path},"
+                  "cancel-path=/dev/null",
+                  "-device tpm-tis,tpmdev=tpm0")
+    except RuntimeError as e:
+        print(f"note: no TPM passthrough fixture ({e})", file=sys.stderr)
+        tpm.close()
+        return
+    try:
+        c.simple(vm, "tpm", "passthrough", "query-tpm")
+    finally:
+        vm.close()
+        tpm.close()
+
+
 SCENARIOS = [system_basic, system_kvm, system_dirty_rate_tcg, system_dump,
              system_replay, display_vnc, display_spice, display_mice,
-             machine_cpus, machine_devices]
+             machine_cpus, machine_devices, machine_tpm]
 
 
 def qemu_from_env(name):
