@@ -53,15 +53,15 @@ fn iothreads(name: &str, reply: &Value) -> Result<String, RenderError> {
     let mut out = String::new();
     for t in list_of_objects(name, reply)? {
         let _ = writeln!(out, "{}:", t.str("id")?);
-        for (label, key) in [
-            ("thread_id", "thread-id"),
-            ("poll-max-ns", "poll-max-ns"),
-            ("poll-grow", "poll-grow"),
-            ("poll-shrink", "poll-shrink"),
-            ("aio-max-batch", "aio-max-batch"),
-        ] {
-            let _ = writeln!(out, "  {label}={}", t.int(key)?);
+        let _ = writeln!(out, "  thread_id={}", t.int("thread-id")?);
+        for key in ["poll-max-ns", "poll-grow", "poll-shrink"] {
+            let _ = writeln!(out, "  {key}={}", t.int(key)?);
         }
+        // Reported (and printed) by QEMU newer than 10.0 only.
+        if let Some(weight) = t.opt_int("poll-weight")? {
+            let _ = writeln!(out, "  poll-weight={weight}");
+        }
+        let _ = writeln!(out, "  aio-max-batch={}", t.int("aio-max-batch")?);
     }
     Ok(out)
 }
@@ -99,75 +99,90 @@ fn memdev(name: &str, replies: &[Reply]) -> Result<String, RenderError> {
     Ok(out)
 }
 
+/// How one member of a memory device is printed.
+#[derive(Clone, Copy)]
+enum Show {
+    /// `0x%x`
+    Hex,
+    /// `%d`
+    Signed,
+    /// `%u`
+    Unsigned,
+    /// `true`/`false`
+    Bool,
+    /// `%s`
+    Str,
+}
+
+/// The lines printed for each kind of memory device: (member, format,
+/// printed only when present). The label is the member name.
+fn memory_device_lines(kind: &str) -> &'static [(&'static str, Show, bool)] {
+    use Show::*;
+    match kind {
+        "dimm" | "nvdimm" => &[
+            ("addr", Hex, false),
+            ("slot", Signed, false),
+            ("node", Signed, false),
+            ("size", Unsigned, false),
+            ("memdev", Str, false),
+            ("hotplugged", Bool, false),
+            ("hotpluggable", Bool, false),
+        ],
+        "virtio-pmem" => &[
+            ("memaddr", Hex, false),
+            ("size", Unsigned, false),
+            ("memdev", Str, false),
+        ],
+        "virtio-mem" => &[
+            ("memaddr", Hex, false),
+            ("node", Signed, false),
+            ("requested-size", Unsigned, false),
+            ("size", Unsigned, false),
+            ("max-size", Unsigned, false),
+            ("block-size", Unsigned, false),
+            ("memdev", Str, false),
+        ],
+        "sgx-epc" => &[
+            ("memaddr", Hex, false),
+            ("size", Unsigned, false),
+            ("node", Signed, false),
+            ("memdev", Str, false),
+        ],
+        "hv-balloon" => &[
+            ("memaddr", Hex, true),
+            ("max-size", Unsigned, false),
+            ("memdev", Str, true),
+        ],
+        "sp-mem" => &[
+            ("addr", Hex, false),
+            ("node", Signed, false),
+            ("size", Unsigned, false),
+            ("memdev", Str, false),
+        ],
+        // A kind this renderer does not know: its header only.
+        _ => &[],
+    }
+}
+
 fn memory_devices(name: &str, reply: &Value) -> Result<String, RenderError> {
     let mut out = String::new();
     for device in list_of_objects(name, reply)? {
         let kind = device.str("type")?;
         let d = device.object("data")?;
-        let _ = writeln!(
-            out,
-            "Memory device [{kind}]: \"{}\"",
-            d.opt_str("id")?.unwrap_or("")
-        );
-        // (label, member, style): `x` hex address, `d` signed, `u` unsigned,
-        // `s` string; a trailing `?` prints the line only when present.
-        let lines: &[(&str, &str, &str)] = match kind {
-            "dimm" | "nvdimm" => &[
-                ("addr", "addr", "x"),
-                ("slot", "slot", "d"),
-                ("node", "node", "d"),
-                ("size", "size", "u"),
-                ("memdev", "memdev", "s"),
-                ("hotplugged", "hotplugged", "b"),
-                ("hotpluggable", "hotpluggable", "b"),
-            ],
-            "virtio-pmem" => &[
-                ("memaddr", "memaddr", "x"),
-                ("size", "size", "u"),
-                ("memdev", "memdev", "s"),
-            ],
-            "virtio-mem" => &[
-                ("memaddr", "memaddr", "x"),
-                ("node", "node", "d"),
-                ("requested-size", "requested-size", "u"),
-                ("size", "size", "u"),
-                ("max-size", "max-size", "u"),
-                ("block-size", "block-size", "u"),
-                ("memdev", "memdev", "s"),
-            ],
-            "sgx-epc" => &[
-                ("memaddr", "memaddr", "x"),
-                ("size", "size", "u"),
-                ("node", "node", "d"),
-                ("memdev", "memdev", "s"),
-            ],
-            "hv-balloon" => &[
-                ("memaddr", "memaddr", "x?"),
-                ("max-size", "max-size", "u"),
-                ("memdev", "memdev", "s?"),
-            ],
-            "sp-mem" => &[
-                ("addr", "addr", "x"),
-                ("node", "node", "d"),
-                ("size", "size", "u"),
-                ("memdev", "memdev", "s"),
-            ],
-            // A kind this renderer does not know: its header only.
-            _ => &[],
-        };
-        for &(label, key, style) in lines {
-            let optional = style.ends_with('?');
+        let id = d.opt_str("id")?.unwrap_or("");
+        let _ = writeln!(out, "Memory device [{kind}]: \"{id}\"");
+        for &(key, show, optional) in memory_device_lines(kind) {
             if optional && !d.has(key) {
                 continue;
             }
-            let value = match style.trim_end_matches('?') {
-                "x" => format!("0x{:x}", d.uint(key)?),
-                "d" => d.int(key)?.to_string(),
-                "u" => d.uint(key)?.to_string(),
-                "b" => d.bool(key)?.to_string(),
-                _ => d.str(key)?.to_string(),
+            let value = match show {
+                Show::Hex => format!("0x{:x}", d.uint(key)?),
+                Show::Signed => d.int(key)?.to_string(),
+                Show::Unsigned => d.uint(key)?.to_string(),
+                Show::Bool => d.bool(key)?.to_string(),
+                Show::Str => d.str(key)?.to_string(),
             };
-            let _ = writeln!(out, "  {label}: {value}");
+            let _ = writeln!(out, "  {key}: {value}");
         }
     }
     Ok(out)
