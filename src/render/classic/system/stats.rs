@@ -181,3 +181,70 @@ fn print_value(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit spellings the live KVM statistics do not use; expectations
+    //! follow QEMU's format.
+    use super::*;
+    use crate::parse::ArgValue;
+    use serde_json::json;
+
+    fn schema_line(entry: Value) -> String {
+        let mut out = String::new();
+        print_schema_value(&mut out, &Fields::new("stats", &entry).unwrap()).unwrap();
+        out
+    }
+
+    #[test]
+    fn units_and_exponents() {
+        let cases = [
+            (
+                json!({"name": "a", "type": "instant", "unit": "bytes", "base": 2, "exponent": 20}),
+                "    a (instant, MiB)",
+            ),
+            (
+                json!({"name": "b", "type": "cumulative", "unit": "cycles", "base": 10, "exponent": 3}),
+                "    b (cumulative, * 10^3 cycles)",
+            ),
+            (
+                json!({"name": "c", "type": "peak", "base": 10, "exponent": -3}),
+                "    c (peak, * 10^-3)",
+            ),
+            (
+                json!({"name": "d", "type": "instant", "unit": "seconds", "base": 10, "exponent": 2}),
+                "    d (instant, * 10^2 seconds)",
+            ),
+            (
+                json!({"name": "e", "type": "linear-histogram", "exponent": 0, "bucket-size": 5}),
+                "    e (linear-histogram, bucket size=5)",
+            ),
+            (
+                json!({"name": "f", "type": "instant", "unit": "seconds", "base": 10, "exponent": 0}),
+                "    f (instant, s)",
+            ),
+        ];
+        for (entry, want) in cases {
+            assert_eq!(schema_line(entry), want);
+        }
+    }
+
+    #[test]
+    fn schema_mismatches_are_reported() {
+        let mut args = Args::new();
+        args.insert("target", ArgValue::Str("vm".into()));
+        let schemas = json!([{"provider": "kvm", "target": "vm", "stats": [
+            {"name": "x", "type": "cumulative", "exponent": 0}]}]);
+        let v = QemuVersion::new(10, 0, 0);
+        let results = json!([{"provider": "kvm", "stats": [
+            {"name": "x", "value": 1}, {"name": "y", "value": 2}]}]);
+        let out = render("stats", &v, &[Ok(schemas.clone()), Ok(results)], &args).unwrap();
+        assert_eq!(
+            out,
+            "provider: kvm\n    x (cumulative): 1\nfailed to find schema entry for y\n"
+        );
+        let results = json!([{"provider": "cryptodev", "stats": []}]);
+        let out = render("stats", &v, &[Ok(schemas), Ok(results)], &args).unwrap();
+        assert_eq!(out, "failed to find schema list for cryptodev\n");
+    }
+}
