@@ -7,6 +7,8 @@
 mod block;
 mod commands;
 mod display;
+mod fields;
+pub mod fmt;
 mod machine;
 mod migration;
 mod misc;
