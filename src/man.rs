@@ -14,33 +14,20 @@ pub fn render() -> String {
     section(&mut page, "NAME");
     let _ = writeln!(page, "qhmp \\- {}", escape(&cmd.get_about().map(|s| s.to_string()).unwrap_or_default()));
     section(&mut page, "SYNOPSIS");
-    page.push_str(".B qhmp\n[\\fIOPTIONS\\fR] [\\fB\\-c\\fR \\fILINE\\fR]...\n");
+    page.push_str(".B qhmp\n[\\fIOPTIONS\\fR] [\\fB\\-c\\fR \\fILINE\\fR]...\n.br\n");
+    page.push_str(".B qhmp\n\\fISUBCOMMAND\\fR [\\fIOPTIONS\\fR]\n");
     section(&mut page, "DESCRIPTION");
     let about = cmd.get_long_about().map(|s| s.to_string()).unwrap_or_default();
     let _ = writeln!(page, "{}", escape(&about));
     page.push_str(".PP\nCommands are parsed exactly as QEMU's human monitor parses them; \
                    the listings below come from the same tables qhmp parses with.\n");
     section(&mut page, "OPTIONS");
-    for arg in cmd.get_arguments() {
-        if arg.is_hide_set() {
-            continue;
-        }
-        let mut names = Vec::new();
-        if let Some(s) = arg.get_short() {
-            names.push(format!("\\fB\\-{s}\\fR"));
-        }
-        if let Some(l) = arg.get_long() {
-            names.push(format!("\\fB\\-\\-{}\\fR", escape(l)));
-        }
-        let value = arg
-            .get_value_names()
-            .and_then(|v| v.first())
-            .filter(|_| arg.get_num_args().is_some_and(|n| n.takes_values()))
-            .map(|v| format!(" \\fI{}\\fR", escape(v)))
-            .unwrap_or_default();
-        let _ = writeln!(page, ".TP\n{}{}", names.join(", "), value);
-        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-        let _ = writeln!(page, "{}", escape(&help));
+    options(&mut page, &cmd);
+    section(&mut page, "SUBCOMMANDS");
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let about = sub.get_about().map(|s| s.to_string()).unwrap_or_default();
+        let _ = writeln!(page, ".SS qhmp {}\n{}", escape(sub.get_name()), escape(&about));
+        options(&mut page, sub);
     }
     section(&mut page, "EXIT STATUS");
     for (code, meaning) in [
@@ -57,6 +44,38 @@ pub fn render() -> String {
     section(&mut page, "SEE ALSO");
     page.push_str("qemu(1), qemu-system-x86_64(1)\n");
     page
+}
+
+/// One `.TP` paragraph per visible option of a command (global options
+/// only under the top level).
+fn options(page: &mut String, cmd: &clap::Command) {
+    for arg in cmd.get_arguments() {
+        if arg.is_hide_set() || arg.get_id() == "help" || arg.get_id() == "version" {
+            continue;
+        }
+        if arg.is_global_set() && cmd.get_name() != "qhmp" {
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(s) = arg.get_short() {
+            names.push(format!("\\fB\\-{s}\\fR"));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("\\fB\\-\\-{}\\fR", escape(l)));
+        }
+        if names.is_empty() {
+            names.push(format!("\\fI{}\\fR", escape(arg.get_id().as_str())));
+        }
+        let value = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .filter(|_| arg.get_action().takes_values() && (arg.get_long().is_some() || arg.get_short().is_some()))
+            .map(|v| format!(" \\fI{}\\fR", escape(v)))
+            .unwrap_or_default();
+        let _ = writeln!(page, ".TP\n{}{}", names.join(", "), value);
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        let _ = writeln!(page, "{}", escape(&help));
+    }
 }
 
 fn commands_section(page: &mut String, grammar: &Grammar) {

@@ -186,7 +186,7 @@ fn several_lines_and_stdin() {
 
 #[test]
 fn a_line_that_does_not_parse_fails_with_the_spot() {
-    let out = qhmp(&["--dry-run", "-c", "block_resize disk0 10X"]);
+    let out = qhmp(&["--dry-run", "-c", "block_resize disk0 abc"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
