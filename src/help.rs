@@ -24,7 +24,11 @@ pub fn help_text(grammar: &Grammar, profile: Profile, words: &[String]) -> Strin
             }
             return format!("unknown command: '{spelled}{word}'\n");
         };
-        match entry.subtable.as_deref().and_then(|name| grammar.table(name)) {
+        match entry
+            .subtable
+            .as_deref()
+            .and_then(|name| grammar.table(name))
+        {
             Some(sub) => {
                 consumed.push(word);
                 table = sub;
@@ -40,12 +44,20 @@ pub fn info_listing(grammar: &Grammar, profile: Profile) -> String {
 }
 
 fn list(table: &Table, profile: Profile, consumed: &[&str]) -> String {
-    table.entries_for(profile).map(|e| line(e, profile, consumed)).collect()
+    table
+        .entries_for(profile)
+        .map(|e| line(e, profile, consumed))
+        .collect()
 }
 
 fn line(entry: &Entry, profile: Profile, consumed: &[&str]) -> String {
     let prefix: String = consumed.iter().map(|w| format!("{w} ")).collect();
-    format!("{prefix}{} {} -- {}\n", entry.name, entry.params.get(profile), entry.help)
+    format!(
+        "{prefix}{} {} -- {}\n",
+        entry.name,
+        entry.params.get(profile),
+        entry.help
+    )
 }
 
 #[cfg(test)]
@@ -108,12 +120,18 @@ qmp: query-block
     #[test]
     fn one_command_by_name_or_alias_ignoring_extra_words() {
         assert_eq!(help(&["s"], Profile::V10_0), "stop|s  -- pause the guest\n");
-        assert_eq!(help(&["stop", "foo"], Profile::V10_0), "stop|s  -- pause the guest\n");
+        assert_eq!(
+            help(&["stop", "foo"], Profile::V10_0),
+            "stop|s  -- pause the guest\n"
+        );
     }
 
     #[test]
     fn sub_table_entries_carry_the_consumed_words() {
-        assert_eq!(help(&["info", "version", "x"], Profile::V10_0), "info version  -- the version\n");
+        assert_eq!(
+            help(&["info", "version", "x"], Profile::V10_0),
+            "info version  -- the version\n"
+        );
         assert_eq!(
             info_listing(&grammar(), Profile::V10_0),
             "info block [-n] [-v] [device] -- block devices\ninfo version  -- the version\n"
@@ -122,8 +140,17 @@ qmp: query-block
 
     #[test]
     fn unknown_words_name_the_path() {
-        assert_eq!(help(&["nosuch"], Profile::V10_0), "unknown command: 'nosuch'\n");
-        assert_eq!(help(&["info", "foo"], Profile::V10_0), "unknown command: 'info foo'\n");
-        assert_eq!(help(&["block_resize"], Profile::V7_2), "unknown command: 'block_resize'\n");
+        assert_eq!(
+            help(&["nosuch"], Profile::V10_0),
+            "unknown command: 'nosuch'\n"
+        );
+        assert_eq!(
+            help(&["info", "foo"], Profile::V10_0),
+            "unknown command: 'info foo'\n"
+        );
+        assert_eq!(
+            help(&["block_resize"], Profile::V7_2),
+            "unknown command: 'block_resize'\n"
+        );
     }
 }

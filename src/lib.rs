@@ -11,8 +11,8 @@
 //! Each stage depends only on the ones before it; the transport knows nothing
 //! of HMP and the renderers know nothing of sockets.
 
-pub mod grammar;
 pub mod cli;
+pub mod grammar;
 pub mod help;
 pub mod man;
 pub mod monitor;

@@ -10,30 +10,51 @@ use std::fmt::Write;
 pub fn render() -> String {
     let mut page = String::new();
     let cmd = Cli::command();
-    let _ = writeln!(page, ".TH QHMP 1 \"\" \"qhmp {}\" \"User Commands\"", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        page,
+        ".TH QHMP 1 \"\" \"qhmp {}\" \"User Commands\"",
+        env!("CARGO_PKG_VERSION")
+    );
     section(&mut page, "NAME");
-    let _ = writeln!(page, "qhmp \\- {}", escape(&cmd.get_about().map(|s| s.to_string()).unwrap_or_default()));
+    let _ = writeln!(
+        page,
+        "qhmp \\- {}",
+        escape(&cmd.get_about().map(|s| s.to_string()).unwrap_or_default())
+    );
     section(&mut page, "SYNOPSIS");
     page.push_str(".B qhmp\n[\\fIOPTIONS\\fR] [\\fB\\-c\\fR \\fILINE\\fR]...\n.br\n");
     page.push_str(".B qhmp\n\\fISUBCOMMAND\\fR [\\fIOPTIONS\\fR]\n");
     section(&mut page, "DESCRIPTION");
-    let about = cmd.get_long_about().map(|s| s.to_string()).unwrap_or_default();
+    let about = cmd
+        .get_long_about()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let _ = writeln!(page, "{}", escape(&about));
-    page.push_str(".PP\nCommands are parsed exactly as QEMU's human monitor parses them; \
-                   the listings below come from the same tables qhmp parses with.\n");
+    page.push_str(
+        ".PP\nCommands are parsed exactly as QEMU's human monitor parses them; \
+                   the listings below come from the same tables qhmp parses with.\n",
+    );
     section(&mut page, "OPTIONS");
     options(&mut page, &cmd);
     section(&mut page, "SUBCOMMANDS");
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let about = sub.get_about().map(|s| s.to_string()).unwrap_or_default();
-        let _ = writeln!(page, ".SS qhmp {}\n{}", escape(sub.get_name()), escape(&about));
+        let _ = writeln!(
+            page,
+            ".SS qhmp {}\n{}",
+            escape(sub.get_name()),
+            escape(&about)
+        );
         options(&mut page, sub);
     }
     section(&mut page, "EXIT STATUS");
     for (code, meaning) in [
         ("0", "success"),
         ("1", "a command failed (QEMU answered with an error)"),
-        ("2", "a usage or parse error; nothing was sent to QEMU for a line that does not parse"),
+        (
+            "2",
+            "a usage or parse error; nothing was sent to QEMU for a line that does not parse",
+        ),
         ("3", "a connection error"),
     ] {
         let _ = writeln!(page, ".TP\n.B {code}\n{meaning}");
@@ -69,7 +90,10 @@ fn options(page: &mut String, cmd: &clap::Command) {
         let value = arg
             .get_value_names()
             .and_then(|v| v.first())
-            .filter(|_| arg.get_action().takes_values() && (arg.get_long().is_some() || arg.get_short().is_some()))
+            .filter(|_| {
+                arg.get_action().takes_values()
+                    && (arg.get_long().is_some() || arg.get_short().is_some())
+            })
             .map(|v| format!(" \\fI{}\\fR", escape(v)))
             .unwrap_or_default();
         let _ = writeln!(page, ".TP\n{}{}", names.join(", "), value);
@@ -92,7 +116,12 @@ fn table_listing(page: &mut String, table: &Table, prefix: &str) {
     for entry in &table.entries {
         let _ = writeln!(page, ".TP\n{}", usage_line(entry, prefix));
         let versions: Vec<String> = entry.versions.iter().map(Profile::to_string).collect();
-        let _ = writeln!(page, "{} (QEMU {})", escape(&entry.help), versions.join(", "));
+        let _ = writeln!(
+            page,
+            "{} (QEMU {})",
+            escape(&entry.help),
+            versions.join(", ")
+        );
     }
 }
 
@@ -112,7 +141,12 @@ fn usage_line(entry: &Entry, prefix: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| format!(" \\fI{}\\fR", escape(&p)))
         .collect();
-    format!("\\fB{}{}\\fR{}", escape(prefix), escape(&entry.name), params.join(" | "))
+    format!(
+        "\\fB{}{}\\fR{}",
+        escape(prefix),
+        escape(&entry.name),
+        params.join(" | ")
+    )
 }
 
 fn section(page: &mut String, name: &str) {
@@ -123,7 +157,13 @@ fn section(page: &mut String, name: &str) {
 fn escape(text: &str) -> String {
     let body = text.replace('\\', "\\e").replace('-', "\\-");
     body.lines()
-        .map(|l| if l.starts_with('.') || l.starts_with('\'') { format!("\\&{l}") } else { l.to_string() })
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -23,7 +23,10 @@ fn dry(line: &str) -> Vec<Value> {
     );
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("`{line}` printed non-JSON {l:?}: {e}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("`{line}` printed non-JSON {l:?}: {e}"))
+        })
         .collect()
 }
 
@@ -47,7 +50,10 @@ fn block_family() {
         one("block_resize disk0 10"),
         json!({"execute": "block_resize", "arguments": {"device": "disk0", "size": 10485760}})
     );
-    assert_eq!(one("eject -f ide1-cd0"), json!({"execute": "eject", "arguments": {"device": "ide1-cd0", "force": true}}));
+    assert_eq!(
+        one("eject -f ide1-cd0"),
+        json!({"execute": "eject", "arguments": {"device": "ide1-cd0", "force": true}})
+    );
     assert_eq!(
         one("change ide1-cd0 /srv/f.iso"),
         json!({"execute": "blockdev-change-medium", "arguments": {"device": "ide1-cd0", "filename": "/srv/f.iso", "force": false}})
@@ -89,18 +95,27 @@ fn devices_family() {
         one("device_add e1000,id=n1,netdev=u1"),
         json!({"execute": "device_add", "arguments": {"driver": "e1000", "id": "n1", "netdev": "u1"}})
     );
-    assert_eq!(one("device_del n1"), json!({"execute": "device_del", "arguments": {"id": "n1"}}));
+    assert_eq!(
+        one("device_del n1"),
+        json!({"execute": "device_del", "arguments": {"id": "n1"}})
+    );
     assert_eq!(one("device_add help"), hmp("device_add help"));
 }
 
 #[test]
 fn net_family() {
-    assert_eq!(one("set_link n1 off"), json!({"execute": "set_link", "arguments": {"name": "n1", "up": false}}));
+    assert_eq!(
+        one("set_link n1 off"),
+        json!({"execute": "set_link", "arguments": {"name": "n1", "up": false}})
+    );
     assert_eq!(
         one("netdev_add user,id=u2"),
         json!({"execute": "netdev_add", "arguments": {"type": "user", "id": "u2"}})
     );
-    assert_eq!(one("netdev_del u2"), json!({"execute": "netdev_del", "arguments": {"id": "u2"}}));
+    assert_eq!(
+        one("netdev_del u2"),
+        json!({"execute": "netdev_del", "arguments": {"id": "u2"}})
+    );
 }
 
 #[test]
@@ -109,7 +124,10 @@ fn chardev_family() {
         one("chardev-add ringbuf,id=r2,size=1024"),
         json!({"execute": "chardev-add", "arguments": {"id": "r2", "backend": {"type": "ringbuf", "data": {"size": 1024}}}})
     );
-    assert_eq!(one("chardev-remove r2"), json!({"execute": "chardev-remove", "arguments": {"id": "r2"}}));
+    assert_eq!(
+        one("chardev-remove r2"),
+        json!({"execute": "chardev-remove", "arguments": {"id": "r2"}})
+    );
     assert_eq!(
         one("ringbuf_write r1 hello"),
         json!({"execute": "ringbuf-write", "arguments": {"device": "r1", "data": "hello"}})
@@ -131,7 +149,10 @@ fn migration_family() {
         json!({"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 104857600}})
     );
     assert_eq!(one("migrate_cancel"), json!({"execute": "migrate_cancel"}));
-    assert_eq!(one("migrate -d unix:/tmp/m.sock")["arguments"]["uri"], "unix:/tmp/m.sock");
+    assert_eq!(
+        one("migrate -d unix:/tmp/m.sock")["arguments"]["uri"],
+        "unix:/tmp/m.sock"
+    );
 }
 
 #[test]
@@ -139,7 +160,10 @@ fn machine_family() {
     assert_eq!(one("stop"), json!({"execute": "stop"}));
     assert_eq!(one("c"), json!({"execute": "cont"}));
     assert_eq!(one("system_reset"), json!({"execute": "system_reset"}));
-    assert_eq!(one("balloon 512"), json!({"execute": "balloon", "arguments": {"value": 536870912}}));
+    assert_eq!(
+        one("balloon 512"),
+        json!({"execute": "balloon", "arguments": {"value": 536870912}})
+    );
     assert_eq!(one("info status"), json!({"execute": "query-status"}));
     assert_eq!(one("info registers"), hmp("info registers"));
     assert_eq!(one("x/10i $pc"), hmp("x/10i $pc"));
@@ -169,7 +193,10 @@ fn input_family() {
 fn several_lines_and_stdin() {
     let out = qhmp(&["--dry-run", "-c", "stop", "-c", "cont"]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"execute\":\"stop\"}\n{\"execute\":\"cont\"}\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"execute\":\"stop\"}\n{\"execute\":\"cont\"}\n"
+    );
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_qhmp"))
         .arg("--dry-run")
@@ -178,10 +205,18 @@ fn several_lines_and_stdin() {
         .spawn()
         .expect("qhmp runs");
     use std::io::Write;
-    child.stdin.take().expect("stdin").write_all(b"stop\n\ninfo version\n").expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"stop\n\ninfo version\n")
+        .expect("write");
     let out = child.wait_with_output().expect("qhmp exits");
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"execute\":\"stop\"}\n{\"execute\":\"query-version\"}\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"execute\":\"stop\"}\n{\"execute\":\"query-version\"}\n"
+    );
 }
 
 #[test]

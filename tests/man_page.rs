@@ -5,13 +5,21 @@
 use std::process::Command;
 
 fn qhmp(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_qhmp")).args(args).output().expect("qhmp runs");
-    assert!(out.status.success(), "qhmp {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_qhmp"))
+        .args(args)
+        .output()
+        .expect("qhmp runs");
+    assert!(
+        out.status.success(),
+        "qhmp {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 fn committed() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/qhmp.1")).expect("man/qhmp.1 exists")
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/qhmp.1"))
+        .expect("man/qhmp.1 exists")
 }
 
 #[test]
@@ -28,21 +36,38 @@ fn page_lists_every_command_and_option() {
     let grammar = qhmp::grammar::Grammar::builtin().expect("grammar");
     for entry in &grammar.commands().entries {
         let name = entry.name.replace('-', "\\-");
-        assert!(page.contains(&format!("\\fB{name}")), "man page lacks {}", entry.name);
+        assert!(
+            page.contains(&format!("\\fB{name}")),
+            "man page lacks {}",
+            entry.name
+        );
     }
     let help = qhmp(&["--help"]);
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    for word in help.split_whitespace().filter(|w| w.starts_with("--") && w.len() > 2) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    for word in help
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+    {
         let option = word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
         if option == "--help" || option == "--version" {
             continue;
         }
-        assert!(page.contains(&option.replace('-', "\\-")), "man page lacks {option}");
+        assert!(
+            page.contains(&option.replace('-', "\\-")),
+            "man page lacks {option}"
+        );
         assert!(readme.contains(option), "README lacks {option}");
     }
     for status in ["0", "1", "2", "3"] {
-        assert!(page.contains(&format!(".B {status}")), "man page lacks exit status {status}");
-        assert!(readme.contains(&format!("**{status}**")), "README lacks exit status {status}");
+        assert!(
+            page.contains(&format!(".B {status}")),
+            "man page lacks exit status {status}"
+        );
+        assert!(
+            readme.contains(&format!("**{status}**")),
+            "README lacks exit status {status}"
+        );
     }
 }
 
@@ -54,11 +79,18 @@ fn man_renders_the_page() {
         .env("MANWIDTH", "100")
         .output()
     else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "man(1) is missing under CI=true");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "man(1) is missing under CI=true"
+        );
         eprintln!("note: man(1) not installed; rendering not checked");
         return;
     };
-    assert!(out.status.success(), "man failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "man failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("EXIT STATUS"), "{text}");
     assert!(text.contains("block_resize"));

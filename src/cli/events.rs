@@ -33,7 +33,11 @@ impl EventFilter {
                 .map_err(|e| format!("event filter '{f}': {e}"))?;
             names.push(re);
         }
-        Ok(EventFilter { names, sessions, main_channels: HashSet::new() })
+        Ok(EventFilter {
+            names,
+            sessions,
+            main_channels: HashSet::new(),
+        })
     }
 
     /// True when the event should be shown. `--sessions` keeps, of the SPICE
@@ -48,7 +52,11 @@ impl EventFilter {
             return true;
         }
         let client = &event.data["client"];
-        let key = format!("{}:{}", client["host"].as_str().unwrap_or(""), client["port"].as_str().unwrap_or(""));
+        let key = format!(
+            "{}:{}",
+            client["host"].as_str().unwrap_or(""),
+            client["port"].as_str().unwrap_or("")
+        );
         match event.name.as_str() {
             "SPICE_INITIALIZED" => {
                 let main = client.get("channel-type").and_then(|t| t.as_i64()) == Some(1);
@@ -75,7 +83,12 @@ fn glob_to_regex(glob: &str) -> String {
     out
 }
 
-pub fn run(args: &EventsArgs, cli: &super::Cli, runtime: &tokio::runtime::Runtime, client: crate::qmp::Client) -> Exit {
+pub fn run(
+    args: &EventsArgs,
+    cli: &super::Cli,
+    runtime: &tokio::runtime::Runtime,
+    client: crate::qmp::Client,
+) -> Exit {
     let mut filter = match EventFilter::new(&args.filters, args.sessions) {
         Ok(f) => f,
         Err(e) => {
@@ -85,7 +98,9 @@ pub fn run(args: &EventsArgs, cli: &super::Cli, runtime: &tokio::runtime::Runtim
     };
     let json = cli.format == Some(Format::Json);
     let limit = args.count;
-    let deadline = args.timeout.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args
+        .timeout
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     runtime.block_on(async move {
         let mut events = client.events();
         let mut shown = 0u64;
@@ -101,13 +116,23 @@ pub fn run(args: &EventsArgs, cli: &super::Cli, runtime: &tokio::runtime::Runtim
                 None => events.recv().await,
             };
             let Some(event) = next else {
-                eprintln!("qhmp: {}", client.fatal_error().map(|e| e.to_string()).unwrap_or_else(|| "the event stream ended".into()));
+                eprintln!(
+                    "qhmp: {}",
+                    client
+                        .fatal_error()
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "the event stream ended".into())
+                );
                 return Exit::Connection;
             };
             if !filter.accepts(&event) {
                 continue;
             }
-            let line = if json { event.raw.to_string() } else { event_line(&event.raw) };
+            let line = if json {
+                event.raw.to_string()
+            } else {
+                event_line(&event.raw)
+            };
             let mut out = std::io::stdout().lock();
             if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
                 return Exit::Success;
@@ -123,7 +148,12 @@ mod tests {
     use serde_json::json;
 
     fn ev(name: &str, data: serde_json::Value) -> Event {
-        Event { name: name.into(), data: data.clone(), timestamp: None, raw: json!({"event": name, "data": data}) }
+        Event {
+            name: name.into(),
+            data: data.clone(),
+            timestamp: None,
+            raw: json!({"event": name, "data": data}),
+        }
     }
 
     #[test]
@@ -140,11 +170,20 @@ mod tests {
         let mut f = EventFilter::new(&[], true).unwrap();
         let main = json!({"client": {"host": "127.0.0.1", "port": "1", "channel-type": 1}});
         let display = json!({"client": {"host": "127.0.0.1", "port": "2", "channel-type": 2}});
-        assert!(!f.accepts(&ev("SPICE_CONNECTED", json!({"client": {"host": "127.0.0.1", "port": "1"}}))));
+        assert!(!f.accepts(&ev(
+            "SPICE_CONNECTED",
+            json!({"client": {"host": "127.0.0.1", "port": "1"}})
+        )));
         assert!(f.accepts(&ev("SPICE_INITIALIZED", main)));
         assert!(!f.accepts(&ev("SPICE_INITIALIZED", display)));
-        assert!(!f.accepts(&ev("SPICE_DISCONNECTED", json!({"client": {"host": "127.0.0.1", "port": "2"}}))));
-        assert!(f.accepts(&ev("SPICE_DISCONNECTED", json!({"client": {"host": "127.0.0.1", "port": "1"}}))));
+        assert!(!f.accepts(&ev(
+            "SPICE_DISCONNECTED",
+            json!({"client": {"host": "127.0.0.1", "port": "2"}})
+        )));
+        assert!(f.accepts(&ev(
+            "SPICE_DISCONNECTED",
+            json!({"client": {"host": "127.0.0.1", "port": "1"}})
+        )));
         assert!(f.accepts(&ev("STOP", json!({}))));
     }
 }

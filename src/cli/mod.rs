@@ -23,7 +23,11 @@ pub fn main() -> Exit {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage } else { Exit::Success };
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            };
         }
     };
     match &cli.subcommand {
@@ -34,7 +38,9 @@ pub fn main() -> Exit {
         Some(args::Sub::Proxy(args)) => proxy::run(&cli, args),
         Some(args::Sub::Sim(args)) => serve_simulator(&args.listen),
         Some(args::Sub::Events(args)) => {
-            let Some(runtime) = runtime(false) else { return Exit::Connection };
+            let Some(runtime) = runtime(false) else {
+                return Exit::Connection;
+            };
             match runtime.block_on(connect(&cli)) {
                 Ok((client, _)) => events::run(args, &cli, &runtime, client),
                 Err(exit) => exit,
@@ -57,7 +63,9 @@ fn session(cli: &Cli) -> Exit {
         return oneshot::dry_run(&lines);
     }
     let interactive = lines.is_empty() && !cli.dry_run && std::io::stdin().is_terminal();
-    let Some(runtime) = runtime(interactive) else { return Exit::Connection };
+    let Some(runtime) = runtime(interactive) else {
+        return Exit::Connection;
+    };
     let connected = runtime.block_on(async {
         let (client, note) = connect(cli).await?;
         match Monitor::on_client(client).await {
@@ -74,7 +82,11 @@ fn session(cli: &Cli) -> Exit {
     };
     if interactive {
         let options = crate::repl::ReplOptions {
-            format: cli.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Classic }),
+            format: cli.format.unwrap_or(if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Classic
+            }),
             assume_yes: cli.yes,
             banner_note: note,
         };
@@ -87,9 +99,14 @@ fn session(cli: &Cli) -> Exit {
 /// a worker thread so events print while the prompt waits for a line.
 fn runtime(worker: bool) -> Option<tokio::runtime::Runtime> {
     let built = if worker {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     };
     match built {
         Ok(rt) => Some(rt),
@@ -118,14 +135,19 @@ async fn connect(cli: &Cli) -> Result<(Client, Option<String>), Exit> {
         eprintln!("qhmp: --connect {text}: {e}");
         Exit::Usage
     })?;
-    Client::connect(&target, config).await.map(|c| (c, None)).map_err(|e| {
-        eprintln!("qhmp: {e}");
-        Exit::Connection
-    })
+    Client::connect(&target, config)
+        .await
+        .map(|c| (c, None))
+        .map_err(|e| {
+            eprintln!("qhmp: {e}");
+            Exit::Connection
+        })
 }
 
 fn serve_simulator(listen: &str) -> Exit {
-    let Some(runtime) = runtime(true) else { return Exit::Connection };
+    let Some(runtime) = runtime(true) else {
+        return Exit::Connection;
+    };
     match runtime.block_on(crate::sim::serve_until_ctrl_c(listen)) {
         Ok(()) => Exit::Success,
         Err(e) => {

@@ -14,7 +14,13 @@ use std::time::Duration;
 pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
     let format = cli.format.unwrap_or(Format::Classic);
     if cli.dry_run {
-        return dry_run_for(lines, &QemuFacts { version: monitor.version().clone(), commands: None });
+        return dry_run_for(
+            lines,
+            &QemuFacts {
+                version: monitor.version().clone(),
+                commands: None,
+            },
+        );
     }
     if let Some(exit) = check_all_parse(lines, &monitor) {
         return exit;
@@ -81,7 +87,9 @@ fn check_all_parse(lines: &[String], monitor: &Monitor) -> Option<Exit> {
 pub fn print_response(response: &Response, format: Format) {
     let mut out = std::io::stdout().lock();
     let table = match (format, &response.renderer) {
-        (Format::Table, Some(name)) => crate::render::table::render(name, &response.replies, table_style()),
+        (Format::Table, Some(name)) => {
+            crate::render::table::render(name, &response.replies, table_style())
+        }
         _ => None,
     };
     if let Some(table) = table {
@@ -162,7 +170,13 @@ fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
 /// that may show colour and box drawing.
 fn table_style() -> crate::render::table::TableStyle {
     let terminal = std::io::stdout().is_terminal();
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    crate::render::table::TableStyle { width, fancy: terminal && !no_color }
+    crate::render::table::TableStyle {
+        width,
+        fancy: terminal && !no_color,
+    }
 }

@@ -13,7 +13,9 @@ pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let Some(runtime) = super::runtime(true) else { return Exit::Connection };
+    let Some(runtime) = super::runtime(true) else {
+        return Exit::Connection;
+    };
     match runtime.block_on(crate::proxy::run(options)) {
         Ok(()) => Exit::Success,
         Err(e @ ProxyError::Listen(_)) => {
@@ -28,14 +30,29 @@ pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {
 }
 
 fn options(cli: &Cli, args: &ProxyArgs) -> Result<ProxyOptions, String> {
-    let upstream: Target = args.upstream.parse().map_err(|e| format!("--upstream {}: {e}", args.upstream))?;
+    let upstream: Target = args
+        .upstream
+        .parse()
+        .map_err(|e| format!("--upstream {}: {e}", args.upstream))?;
     let listen: Listen = args.listen.parse().map_err(|e| format!("--listen: {e}"))?;
-    listen.check_loopback(args.allow_remote).map_err(|e| e.to_string())?;
+    listen
+        .check_loopback(args.allow_remote)
+        .map_err(|e| e.to_string())?;
     let socket_mode = u32::from_str_radix(args.socket_mode.trim_start_matches("0o"), 8)
         .ok()
         .filter(|m| *m <= 0o777)
-        .ok_or_else(|| format!("--socket-mode {}: expected an octal mode such as 0600", args.socket_mode))?;
-    let clean = |list: &[String]| list.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        .ok_or_else(|| {
+            format!(
+                "--socket-mode {}: expected an octal mode such as 0600",
+                args.socket_mode
+            )
+        })?;
+    let clean = |list: &[String]| {
+        list.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
     let policy = Policy {
         read_only: args.read_only,
         allow: (!args.allow.is_empty()).then(|| clean(&args.allow)),

@@ -42,7 +42,13 @@ pub struct Response {
 
 impl Response {
     fn empty() -> Self {
-        Response { text: String::new(), replies: Vec::new(), renderer: None, failed: false, requests: Vec::new() }
+        Response {
+            text: String::new(),
+            replies: Vec::new(),
+            renderer: None,
+            failed: false,
+            requests: Vec::new(),
+        }
     }
 
     /// The text with HMP's wire line endings (`\r\n`).
@@ -65,7 +71,9 @@ pub struct Monitor {
 impl Monitor {
     /// Connects to a QEMU's QMP socket and learns what it offers.
     pub async fn connect(target: &Target, config: ClientConfig) -> Result<Monitor, MonitorError> {
-        let client = Client::connect(target, config).await.map_err(MonitorError::Connect)?;
+        let client = Client::connect(target, config)
+            .await
+            .map_err(MonitorError::Connect)?;
         Monitor::on_client(client).await
     }
 
@@ -79,7 +87,11 @@ impl Monitor {
             .ok()
             .and_then(|v| QemuVersion::from_query_version(&v))
             .ok_or(MonitorError::NoVersion)?;
-        let commands = match client.execute("query-commands", None).await.map_err(MonitorError::Transport)? {
+        let commands = match client
+            .execute("query-commands", None)
+            .await
+            .map_err(MonitorError::Transport)?
+        {
             Ok(Value::Array(list)) => Some(
                 list.iter()
                     .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
@@ -115,7 +127,10 @@ impl Monitor {
     pub async fn execute(&mut self, line: &str) -> Result<Response, MonitorError> {
         let grammar = self.grammar;
         let Some(parsed) = parse::parse_line(grammar, self.profile(), line, &mut self.defaults)
-            .map_err(|error| MonitorError::Parse { error, line: line.to_string() })?
+            .map_err(|error| MonitorError::Parse {
+                error,
+                line: line.to_string(),
+            })?
         else {
             return Ok(Response::empty());
         };
@@ -123,7 +138,11 @@ impl Monitor {
             Ok(plan) => plan,
             // QEMU's handler would refuse the line with text of its own.
             Err(TranslateError::Refused { hmp_text }) => {
-                return Ok(Response { text: hmp_text, failed: true, ..Response::empty() });
+                return Ok(Response {
+                    text: hmp_text,
+                    failed: true,
+                    ..Response::empty()
+                });
             }
             Err(e) => return Err(MonitorError::Translate(e)),
         };
@@ -152,12 +171,16 @@ impl Monitor {
         };
         let plan = match translate::plan(parsed.entry, &parsed.args, line, &self.facts) {
             Ok(plan) => plan,
-            Err(TranslateError::Refused { hmp_text }) => return Ok(Ok(hmp_text.replace('\n', "\r\n"))),
+            Err(TranslateError::Refused { hmp_text }) => {
+                return Ok(Ok(hmp_text.replace('\n', "\r\n")))
+            }
             Err(e) => return Err(MonitorError::Translate(e)),
         };
         // Programs expect QEMU's own help text, not qhmp's wording.
         let plan = match plan {
-            Plan::Local => Plan::Hmp { command_line: line.trim_start().to_string() },
+            Plan::Local => Plan::Hmp {
+                command_line: line.trim_start().to_string(),
+            },
             other => other,
         };
         let is_info = parsed.path.len() > 1 || parsed.entry.primary_name() == "help";
@@ -173,9 +196,16 @@ impl Monitor {
         Ok(Ok(outcome?.crlf_text()))
     }
 
-    async fn run(&mut self, parsed: &ParsedCommand<'_>, plan: Plan) -> Result<Response, MonitorError> {
+    async fn run(
+        &mut self,
+        parsed: &ParsedCommand<'_>,
+        plan: Plan,
+    ) -> Result<Response, MonitorError> {
         match plan {
-            Plan::Local => Ok(Response { text: local_text(self.grammar, self.profile(), parsed), ..Response::empty() }),
+            Plan::Local => Ok(Response {
+                text: local_text(self.grammar, self.profile(), parsed),
+                ..Response::empty()
+            }),
             Plan::Hmp { command_line } => self.run_hmp(&command_line).await,
             Plan::Qmp(requests) => {
                 let mut replies = Vec::with_capacity(requests.len());
@@ -197,20 +227,35 @@ impl Monitor {
                 Ok(response)
             }
             Plan::Walk { routine, .. } => {
-                let reply = walk::run(&routine, &self.client, &parsed.args, self.current_cpu.unwrap_or(0)).await?;
+                let reply = walk::run(
+                    &routine,
+                    &self.client,
+                    &parsed.args,
+                    self.current_cpu.unwrap_or(0),
+                )
+                .await?;
                 self.rendered(parsed.entry, vec![reply], &parsed.args)
             }
         }
     }
 
     /// Types option-string values with the live QEMU's own type information.
-    async fn apply_typing(&mut self, typing: &Typing, arguments: &mut Option<Value>) -> Result<(), MonitorError> {
-        let Some(Value::Object(args)) = arguments.as_mut() else { return Ok(()) };
+    async fn apply_typing(
+        &mut self,
+        typing: &Typing,
+        arguments: &mut Option<Value>,
+    ) -> Result<(), MonitorError> {
+        let Some(Value::Object(args)) = arguments.as_mut() else {
+            return Ok(());
+        };
         match typing {
             Typing::DeviceProperties { driver } => {
                 let reply = self
                     .client
-                    .execute("device-list-properties", Some(serde_json::json!({"typename": driver})))
+                    .execute(
+                        "device-list-properties",
+                        Some(serde_json::json!({"typename": driver})),
+                    )
                     .await
                     .map_err(MonitorError::Transport)?;
                 // An unknown driver: send as is and let QEMU say so in its words.
@@ -264,7 +309,12 @@ impl Monitor {
             Ok(value) => {
                 let text = value.as_str().unwrap_or_default().replace("\r\n", "\n");
                 let failed = hmp_text_is_error(&text);
-                Ok(Response { text, replies: vec![value], failed, ..Response::empty() })
+                Ok(Response {
+                    text,
+                    replies: vec![value],
+                    failed,
+                    ..Response::empty()
+                })
             }
             Err(e) => Ok(Response {
                 text: render::classic::hmp_error(&e.desc),
@@ -275,7 +325,12 @@ impl Monitor {
         }
     }
 
-    fn rendered(&self, entry: &Entry, replies: Vec<Reply>, args: &Args) -> Result<Response, MonitorError> {
+    fn rendered(
+        &self,
+        entry: &Entry,
+        replies: Vec<Reply>,
+        args: &Args,
+    ) -> Result<Response, MonitorError> {
         let renderer = entry.render.as_deref();
         let failed = replies.iter().any(Result::is_err);
         let text = match renderer {
@@ -295,7 +350,13 @@ impl Monitor {
             .into_iter()
             .map(|r| r.unwrap_or_else(|e| error_json(&e)))
             .collect();
-        Ok(Response { text, replies, renderer: renderer.map(str::to_string), failed, requests: Vec::new() })
+        Ok(Response {
+            text,
+            replies,
+            renderer: renderer.map(str::to_string),
+            failed,
+            requests: Vec::new(),
+        })
     }
 }
 
@@ -304,7 +365,11 @@ pub fn local_text(grammar: &Grammar, profile: Profile, parsed: &ParsedCommand<'_
     if parsed.entry.subtable.is_some() {
         return crate::help::info_listing(grammar, profile);
     }
-    let words = parsed.args.str("name").map(parse::split_words).unwrap_or_default();
+    let words = parsed
+        .args
+        .str("name")
+        .map(parse::split_words)
+        .unwrap_or_default();
     crate::help::help_text(grammar, profile, &words)
 }
 
@@ -315,5 +380,6 @@ fn error_json(e: &render::QmpErrorReply) -> Value {
 /// QEMU's HMP reports failures only as text; these openings mark one.
 fn hmp_text_is_error(text: &str) -> bool {
     const MARKERS: &[&str] = &["Error: ", "unknown command: ", "Try \"help"];
-    text.lines().any(|l| MARKERS.iter().any(|m| l.starts_with(m)))
+    text.lines()
+        .any(|l| MARKERS.iter().any(|m| l.starts_with(m)))
 }

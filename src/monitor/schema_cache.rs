@@ -10,9 +10,18 @@ fn path(version: &QemuVersion) -> Option<PathBuf> {
     let package: String = version
         .package
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    Some(dirs.cache_dir().join(format!("qmp-schema-{version}{package}.json")))
+    Some(
+        dirs.cache_dir()
+            .join(format!("qmp-schema-{version}{package}.json")),
+    )
 }
 
 /// The cached schema, if present and readable.

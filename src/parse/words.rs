@@ -24,7 +24,10 @@ pub fn split_words(text: &str) -> Vec<String> {
 
 /// Parses a `key=value,…` option string whose first item may omit its key
 /// (`implied`), as QEMU's option parser does. The error is QEMU's text.
-pub fn parse_option_string(text: &str, implied: Option<&str>) -> Result<Vec<(String, String)>, String> {
+pub fn parse_option_string(
+    text: &str,
+    implied: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
     super::opts::parse_options(text, implied.unwrap_or("")).map(|o| o.entries)
 }
 
@@ -34,14 +37,18 @@ mod tests {
 
     #[test]
     fn words_follow_the_tokenizer() {
-        assert_eq!(split_words("  info   \"ver sion\" x"), ["info", "ver sion", "x"]);
+        assert_eq!(
+            split_words("  info   \"ver sion\" x"),
+            ["info", "ver sion", "x"]
+        );
         assert!(split_words("\"open").is_empty());
         assert_eq!(split_words(&"a ".repeat(40)).len(), 16);
     }
 
     #[test]
     fn option_strings_with_an_implied_key() {
-        let opts = parse_option_string("memory-backend-ram,id=m1,size=1G", Some("qom-type")).unwrap();
+        let opts =
+            parse_option_string("memory-backend-ram,id=m1,size=1G", Some("qom-type")).unwrap();
         assert_eq!(opts[0], ("id".to_string(), "m1".to_string()));
         assert!(opts.contains(&("qom-type".to_string(), "memory-backend-ram".to_string())));
         assert!(opts.contains(&("size".to_string(), "1G".to_string())));

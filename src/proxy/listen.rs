@@ -22,7 +22,10 @@ pub enum ListenError {
     #[error("listen address '{0}' is not a loopback address; pass --allow-remote to accept remote clients")]
     NotLoopback(String),
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: String, source: std::io::Error },
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
 }
 
 impl FromStr for Listen {
@@ -37,8 +40,13 @@ impl FromStr for Listen {
         let Some(rest) = s.strip_prefix("tcp:") else {
             return Err(ListenError::Syntax(s.into()));
         };
-        let (host, port) = rest.rsplit_once(':').ok_or_else(|| ListenError::Syntax(s.into()))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| ListenError::Syntax(s.into()))?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let port = port.parse().map_err(|_| ListenError::Syntax(s.into()))?;
         Ok(Listen::Tcp { host, port })
     }
@@ -59,7 +67,8 @@ impl Listen {
     pub fn check_loopback(&self, allow_remote: bool) -> Result<(), ListenError> {
         match self {
             Listen::Tcp { host, .. } if !allow_remote => {
-                let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                let loopback =
+                    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
                 if loopback {
                     Ok(())
                 } else {
@@ -71,7 +80,10 @@ impl Listen {
     }
 
     pub async fn bind(&self, socket_mode: u32) -> Result<Bound, ListenError> {
-        let bind_error = |source| ListenError::Bind { address: self.to_string(), source };
+        let bind_error = |source| ListenError::Bind {
+            address: self.to_string(),
+            source,
+        };
         match self {
             Listen::Unix(path) => {
                 // A stale socket from an earlier run would make bind fail.
@@ -83,11 +95,14 @@ impl Listen {
                 }
                 let listener = UnixListener::bind(path).map_err(bind_error)?;
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode)).map_err(bind_error)?;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode))
+                    .map_err(bind_error)?;
                 Ok(Bound::Unix(listener))
             }
             Listen::Tcp { host, port } => {
-                let listener = TcpListener::bind((host.as_str(), *port)).await.map_err(bind_error)?;
+                let listener = TcpListener::bind((host.as_str(), *port))
+                    .await
+                    .map_err(bind_error)?;
                 Ok(Bound::Tcp(listener))
             }
         }
@@ -124,7 +139,10 @@ mod tests {
 
     #[test]
     fn addresses_and_the_loopback_rule() {
-        assert_eq!("unix:/tmp/p.sock".parse::<Listen>().unwrap(), Listen::Unix("/tmp/p.sock".into()));
+        assert_eq!(
+            "unix:/tmp/p.sock".parse::<Listen>().unwrap(),
+            Listen::Unix("/tmp/p.sock".into())
+        );
         let tcp: Listen = "tcp:[::1]:4444".parse().unwrap();
         assert_eq!(tcp.to_string(), "tcp:[::1]:4444");
         assert!(tcp.check_loopback(false).is_ok());

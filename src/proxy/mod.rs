@@ -60,7 +60,10 @@ impl Shared {
 
     /// The greeting each client gets: the upstream QEMU's own.
     pub fn greeting(&self) -> Value {
-        self.greeting.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.greeting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub async fn upstream(&self) -> Option<Client> {
@@ -69,12 +72,17 @@ impl Shared {
 
     /// A translator on the current upstream connection.
     pub async fn monitor(&self) -> Result<Monitor, MonitorError> {
-        let client = self.upstream().await.ok_or(MonitorError::Walk("the upstream QEMU is not connected".into()))?;
+        let client = self.upstream().await.ok_or(MonitorError::Walk(
+            "the upstream QEMU is not connected".into(),
+        ))?;
         Monitor::on_client(client).await
     }
 
     pub fn subscribe(&self, tx: mpsc::UnboundedSender<Value>) {
-        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).push(tx);
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tx);
     }
 
     pub fn forget_subscriber(&self, tx: &mpsc::UnboundedSender<Value>) {
@@ -97,8 +105,14 @@ impl Shared {
 /// listener fails.
 pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
     let shared = Shared::new(options.policy.clone(), options.native_hmp);
-    let first = Client::connect(&options.upstream, options.client.clone()).await.map_err(ProxyError::Upstream)?;
-    let listener = options.listen.bind(options.socket_mode).await.map_err(ProxyError::Listen)?;
+    let first = Client::connect(&options.upstream, options.client.clone())
+        .await
+        .map_err(ProxyError::Upstream)?;
+    let listener = options
+        .listen
+        .bind(options.socket_mode)
+        .await
+        .map_err(ProxyError::Listen)?;
     let watch = install_upstream(&shared, first).await;
     let accept = tokio::spawn(listen::accept_loop(listener, shared.clone()));
     let outcome = supervise(&shared, &options, watch).await;
@@ -109,7 +123,10 @@ pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
 /// Makes `client` the upstream and fans its events out to every client.
 /// The returned task ends when the upstream connection does.
 async fn install_upstream(shared: &Arc<Shared>, client: Client) -> tokio::task::JoinHandle<()> {
-    *shared.greeting.lock().unwrap_or_else(PoisonError::into_inner) = client.greeting().raw.clone();
+    *shared
+        .greeting
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = client.greeting().raw.clone();
     let mut events = client.events();
     *shared.upstream.write().await = Some(client);
     let fanout = shared.clone();
@@ -129,7 +146,9 @@ async fn supervise(
 ) -> Result<(), ProxyError> {
     loop {
         let _ = (&mut watch).await;
-        let Some(client) = shared.upstream.write().await.take() else { return Ok(()) };
+        let Some(client) = shared.upstream.write().await.take() else {
+            return Ok(());
+        };
         let lost = client.fatal_error().unwrap_or(ClientError::Closed);
         shared.broadcast(&json!({"error": {"class": "GenericError",
             "desc": format!("qhmp proxy lost its upstream QEMU: {lost}")}}));

@@ -19,8 +19,13 @@ fn is_query(command: &str) -> bool {
         || command.starts_with("x-query-")
         || matches!(
             command,
-            "qom-list" | "qom-get" | "qom-list-types" | "qom-list-properties" | "device-list-properties"
-                | "trace-event-get-state" | "qmp_capabilities"
+            "qom-list"
+                | "qom-get"
+                | "qom-list-types"
+                | "qom-list-properties"
+                | "device-list-properties"
+                | "trace-event-get-state"
+                | "qmp_capabilities"
         )
 }
 
@@ -36,15 +41,21 @@ impl Policy {
             return Ok(());
         }
         if self.deny.contains(command) {
-            return Err(format!("command '{command}' is refused by the qhmp proxy policy (--deny)"));
+            return Err(format!(
+                "command '{command}' is refused by the qhmp proxy policy (--deny)"
+            ));
         }
         if let Some(allow) = &self.allow {
             if !allow.contains(command) {
-                return Err(format!("command '{command}' is refused by the qhmp proxy policy (not in --allow)"));
+                return Err(format!(
+                    "command '{command}' is refused by the qhmp proxy policy (not in --allow)"
+                ));
             }
         }
         if self.read_only && !is_query(command) && command != "human-monitor-command" {
-            return Err(format!("command '{command}' is refused by the qhmp proxy policy (--read-only)"));
+            return Err(format!(
+                "command '{command}' is refused by the qhmp proxy policy (--read-only)"
+            ));
         }
         Ok(())
     }
@@ -54,7 +65,11 @@ impl Policy {
     /// must run it itself).
     pub fn check_hmp(&self, line: &str, plan: &Plan, is_info: bool) -> Result<(), String> {
         let name = line.split_whitespace().next().unwrap_or_default();
-        let refuse = |why: &str| Err(format!("HMP command '{name}' is refused by the qhmp proxy policy ({why})"));
+        let refuse = |why: &str| {
+            Err(format!(
+                "HMP command '{name}' is refused by the qhmp proxy policy ({why})"
+            ))
+        };
         match plan {
             Plan::Local => Ok(()),
             Plan::Qmp(requests) => {
@@ -83,16 +98,23 @@ mod tests {
 
     #[test]
     fn read_only_refuses_changes_and_allows_queries() {
-        let p = Policy { read_only: true, ..Policy::default() };
+        let p = Policy {
+            read_only: true,
+            ..Policy::default()
+        };
         assert!(p.check_qmp("stop").unwrap_err().contains("read-only"));
         assert!(p.check_qmp("query-spice").is_ok());
         let stop = Plan::Qmp(vec![QmpRequest::new("stop", None)]);
         assert!(p.check_hmp("stop", &stop, false).is_err());
         let spice = Plan::Qmp(vec![QmpRequest::new("query-spice", None)]);
         assert!(p.check_hmp("info spice", &spice, true).is_ok());
-        let native = Plan::Hmp { command_line: "info network".into() };
+        let native = Plan::Hmp {
+            command_line: "info network".into(),
+        };
         assert!(p.check_hmp("info network", &native, true).is_ok());
-        let native = Plan::Hmp { command_line: "savevm x".into() };
+        let native = Plan::Hmp {
+            command_line: "savevm x".into(),
+        };
         assert!(p.check_hmp("savevm x", &native, false).is_err());
     }
 

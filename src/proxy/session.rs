@@ -38,7 +38,12 @@ where
         }
     });
     let _ = out_tx.send(shared.greeting());
-    let mut session = Session { shared: shared.clone(), out: out_tx.clone(), negotiated: false, monitor: None };
+    let mut session = Session {
+        shared: shared.clone(),
+        out: out_tx.clone(),
+        negotiated: false,
+        monitor: None,
+    };
     let mut decoder = LineDecoder::new(MAX_CLIENT_LINE);
     let mut buf = BytesMut::with_capacity(4096);
     loop {
@@ -49,11 +54,19 @@ where
             }
             Ok(None) => {}
             Err(e @ DecodeError::TooLong { .. }) => {
-                let _ = out_tx.send(error_reply("GenericError", &format!("JSON parse error, {e}"), None));
+                let _ = out_tx.send(error_reply(
+                    "GenericError",
+                    &format!("JSON parse error, {e}"),
+                    None,
+                ));
                 break;
             }
             Err(e) => {
-                let _ = out_tx.send(error_reply("GenericError", &format!("JSON parse error, {e}"), None));
+                let _ = out_tx.send(error_reply(
+                    "GenericError",
+                    &format!("JSON parse error, {e}"),
+                    None,
+                ));
                 continue;
             }
         }
@@ -79,7 +92,11 @@ struct Session {
 impl Session {
     async fn handle(&mut self, message: Value) {
         let Value::Object(request) = message else {
-            let _ = self.out.send(error_reply("GenericError", "QMP input must be a JSON object", None));
+            let _ = self.out.send(error_reply(
+                "GenericError",
+                "QMP input must be a JSON object",
+                None,
+            ));
             return;
         };
         let id = request.get("id").cloned();
@@ -89,13 +106,21 @@ impl Session {
             .and_then(Value::as_str)
             .map(str::to_string);
         let Some(command) = command else {
-            let _ = self.out.send(error_reply("GenericError", "QMP input lacks member 'execute'", id.as_ref()));
+            let _ = self.out.send(error_reply(
+                "GenericError",
+                "QMP input lacks member 'execute'",
+                id.as_ref(),
+            ));
             return;
         };
         let reply = if command == "qmp_capabilities" {
             self.negotiate(id.as_ref())
         } else if !self.negotiated {
-            error_reply("CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'", id.as_ref())
+            error_reply(
+                "CommandNotFound",
+                "Expecting capabilities negotiation with 'qmp_capabilities'",
+                id.as_ref(),
+            )
         } else if command == "human-monitor-command" && !self.shared.native_hmp {
             self.human_monitor_command(&request, id.as_ref()).await
         } else if let Err(why) = self.shared.policy.check_qmp(&command) {
@@ -108,7 +133,11 @@ impl Session {
 
     fn negotiate(&mut self, id: Option<&Value>) -> Value {
         if self.negotiated {
-            return error_reply("CommandNotFound", "Capabilities negotiation is already complete, command ignored", id);
+            return error_reply(
+                "CommandNotFound",
+                "Capabilities negotiation is already complete, command ignored",
+                id,
+            );
         }
         self.negotiated = true;
         self.shared.subscribe(self.out.clone());
@@ -118,20 +147,37 @@ impl Session {
     async fn forward(&self, mut request: Map<String, Value>, id: Option<&Value>) -> Value {
         request.remove("id");
         let Some(client) = self.shared.upstream().await else {
-            return error_reply("GenericError", "qhmp proxy: the upstream QEMU is not connected", id);
+            return error_reply(
+                "GenericError",
+                "qhmp proxy: the upstream QEMU is not connected",
+                id,
+            );
         };
         match client.request_raw(request).await {
             Ok(reply) => with_id(reply, id),
-            Err(e) => error_reply("GenericError", &format!("qhmp proxy: upstream QEMU: {e}"), id),
+            Err(e) => error_reply(
+                "GenericError",
+                &format!("qhmp proxy: upstream QEMU: {e}"),
+                id,
+            ),
         }
     }
 
-    async fn human_monitor_command(&mut self, request: &Map<String, Value>, id: Option<&Value>) -> Value {
+    async fn human_monitor_command(
+        &mut self,
+        request: &Map<String, Value>,
+        id: Option<&Value>,
+    ) -> Value {
         let args = request.get("arguments").and_then(Value::as_object);
-        let Some(line) = args.and_then(|a| a.get("command-line")).and_then(Value::as_str) else {
+        let Some(line) = args
+            .and_then(|a| a.get("command-line"))
+            .and_then(Value::as_str)
+        else {
             return error_reply("GenericError", "Parameter 'command-line' is missing", id);
         };
-        let cpu_index = args.and_then(|a| a.get("cpu-index")).and_then(Value::as_i64);
+        let cpu_index = args
+            .and_then(|a| a.get("cpu-index"))
+            .and_then(Value::as_i64);
         if self.monitor.is_none() {
             match self.shared.monitor().await {
                 Ok(m) => self.monitor = Some(m),
@@ -141,7 +187,10 @@ impl Session {
         let Some(monitor) = self.monitor.as_mut() else {
             return error_reply("GenericError", "qhmp proxy: no monitor", id);
         };
-        match monitor.human_monitor_command(line, cpu_index, &self.shared.policy).await {
+        match monitor
+            .human_monitor_command(line, cpu_index, &self.shared.policy)
+            .await
+        {
             Ok(Ok(text)) => with_id(json!({"return": text}), id),
             Ok(Err(refusal)) => error_reply("GenericError", &refusal, id),
             Err(e) => {

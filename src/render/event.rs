@@ -23,7 +23,9 @@ fn timestamp(event: &Value) -> Option<String> {
     let ts = event.get("timestamp")?;
     let seconds = ts.get("seconds")?.as_i64()?;
     let micros = ts.get("microseconds")?.as_i64()?.clamp(0, 999_999);
-    let when = Local.timestamp_opt(seconds, (micros * 1000) as u32).single()?;
+    let when = Local
+        .timestamp_opt(seconds, (micros * 1000) as u32)
+        .single()?;
     Some(when.format("%H:%M:%S%.3f").to_string())
 }
 
@@ -42,7 +44,11 @@ fn scalar(v: &Value) -> String {
 /// `host:port` of a SPICE (`port`) or VNC (`service`) endpoint.
 fn endpoint(v: &Value) -> String {
     let host = s(v, "host");
-    let port = v.get("port").or_else(|| v.get("service")).map(scalar).unwrap_or_else(|| "?".into());
+    let port = v
+        .get("port")
+        .or_else(|| v.get("service"))
+        .map(scalar)
+        .unwrap_or_else(|| "?".into());
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -51,7 +57,17 @@ fn endpoint(v: &Value) -> String {
 }
 
 const SPICE_CHANNELS: [&str; 12] = [
-    "unknown", "main", "display", "inputs", "cursor", "playback", "record", "tunnel", "smartcard", "usbredir", "port",
+    "unknown",
+    "main",
+    "display",
+    "inputs",
+    "cursor",
+    "playback",
+    "record",
+    "tunnel",
+    "smartcard",
+    "usbredir",
+    "port",
     "webdav",
 ];
 
@@ -67,7 +83,10 @@ pub fn spice_channel_name(channel_type: i64) -> String {
 
 fn describe(name: &str, data: &Value) -> String {
     match name {
-        "SPICE_CONNECTED" | "SPICE_INITIALIZED" | "SPICE_DISCONNECTED" | "SPICE_MIGRATE_COMPLETED" => spice(data),
+        "SPICE_CONNECTED"
+        | "SPICE_INITIALIZED"
+        | "SPICE_DISCONNECTED"
+        | "SPICE_MIGRATE_COMPLETED" => spice(data),
         "VNC_CONNECTED" | "VNC_INITIALIZED" | "VNC_DISCONNECTED" => vnc(data),
         "STOP" | "RESUME" | "POWERDOWN" => String::new(),
         "RESET" | "SHUTDOWN" => {
@@ -76,8 +95,17 @@ fn describe(name: &str, data: &Value) -> String {
                 Some(false) => "by the host",
                 None => "",
             };
-            let reason = data.get("reason").and_then(Value::as_str).map(|r| format!("({r})")).unwrap_or_default();
-            [who, reason.as_str()].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>().join(" ")
+            let reason = data
+                .get("reason")
+                .and_then(Value::as_str)
+                .map(|r| format!("({r})"))
+                .unwrap_or_default();
+            [who, reason.as_str()]
+                .iter()
+                .filter(|x| !x.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
         }
         "DEVICE_DELETED" => match data.get("device").and_then(Value::as_str) {
             Some(id) => format!("device {id} ({})", s(data, "path")),
@@ -124,7 +152,12 @@ fn spice(data: &Value) -> String {
     let empty = Value::Null;
     let client = data.get("client").unwrap_or(&empty);
     let server = data.get("server").unwrap_or(&empty);
-    let mut text = format!("client {} -> server {} ({})", endpoint(client), endpoint(server), s(client, "family"));
+    let mut text = format!(
+        "client {} -> server {} ({})",
+        endpoint(client),
+        endpoint(server),
+        s(client, "family")
+    );
     if let Some(t) = client.get("channel-type").and_then(Value::as_i64) {
         text.push_str(&format!(
             " session {} channel {}:{}",
@@ -143,7 +176,12 @@ fn vnc(data: &Value) -> String {
     let empty = Value::Null;
     let client = data.get("client").unwrap_or(&empty);
     let server = data.get("server").unwrap_or(&empty);
-    let mut text = format!("client {} -> server {} ({})", endpoint(client), endpoint(server), s(client, "family"));
+    let mut text = format!(
+        "client {} -> server {} ({})",
+        endpoint(client),
+        endpoint(server),
+        s(client, "family")
+    );
     if let Some(auth) = server.get("auth").and_then(Value::as_str) {
         text.push_str(&format!(" auth {auth}"));
     }
@@ -166,7 +204,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, child, out);
             }
         }
@@ -183,7 +225,9 @@ mod tests {
     fn line(v: Value) -> String {
         // Drop the local-time prefix; it depends on the machine's zone.
         let l = event_line(&v);
-        l.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap_or(l)
+        l.split_once(' ')
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or(l)
     }
 
     #[test]
@@ -191,8 +235,14 @@ mod tests {
         let ev = json!({"event": "SPICE_CONNECTED", "timestamp": {"seconds": 1, "microseconds": 388000},
             "data": {"server": {"port": "5920", "family": "ipv4", "host": "127.0.0.1"},
                      "client": {"port": "52873", "family": "ipv4", "host": "127.0.0.1"}}});
-        assert_eq!(line(ev.clone()), "SPICE_CONNECTED client 127.0.0.1:52873 -> server 127.0.0.1:5920 (ipv4)");
-        assert!(event_line(&ev).split(' ').next().is_some_and(|t| t.len() == 12 && t.ends_with(".388")));
+        assert_eq!(
+            line(ev.clone()),
+            "SPICE_CONNECTED client 127.0.0.1:52873 -> server 127.0.0.1:5920 (ipv4)"
+        );
+        assert!(event_line(&ev)
+            .split(' ')
+            .next()
+            .is_some_and(|t| t.len() == 12 && t.ends_with(".388")));
         let init = json!({"event": "SPICE_INITIALIZED", "data": {
             "server": {"auth": "none", "port": "5920", "family": "ipv4", "host": "127.0.0.1"},
             "client": {"port": "52873", "family": "ipv4", "channel-type": 1, "connection-id": 1804289383,
@@ -206,11 +256,28 @@ mod tests {
     #[test]
     fn dedicated_wording_and_generic_fallback() {
         assert_eq!(line(json!({"event": "STOP"})), "STOP");
-        assert_eq!(line(json!({"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}})), "SHUTDOWN by the host (host-qmp-quit)");
-        assert_eq!(line(json!({"event": "BALLOON_CHANGE", "data": {"actual": 1073741824}})), "BALLOON_CHANGE guest memory now 1024 MiB");
-        assert_eq!(line(json!({"event": "DEVICE_DELETED", "data": {"device": "n1", "path": "/machine/peripheral/n1"}})), "DEVICE_DELETED device n1 (/machine/peripheral/n1)");
-        assert_eq!(line(json!({"event": "NIC_RX_FILTER_CHANGED", "data": {"name": "n1", "path": "/p"}})), "NIC_RX_FILTER_CHANGED name=n1 path=/p");
-        assert_eq!(line(json!({"event": "X", "data": {"a": {"b": 1}}})), "X a.b=1");
+        assert_eq!(
+            line(json!({"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}})),
+            "SHUTDOWN by the host (host-qmp-quit)"
+        );
+        assert_eq!(
+            line(json!({"event": "BALLOON_CHANGE", "data": {"actual": 1073741824}})),
+            "BALLOON_CHANGE guest memory now 1024 MiB"
+        );
+        assert_eq!(
+            line(
+                json!({"event": "DEVICE_DELETED", "data": {"device": "n1", "path": "/machine/peripheral/n1"}})
+            ),
+            "DEVICE_DELETED device n1 (/machine/peripheral/n1)"
+        );
+        assert_eq!(
+            line(json!({"event": "NIC_RX_FILTER_CHANGED", "data": {"name": "n1", "path": "/p"}})),
+            "NIC_RX_FILTER_CHANGED name=n1 path=/p"
+        );
+        assert_eq!(
+            line(json!({"event": "X", "data": {"a": {"b": 1}}})),
+            "X a.b=1"
+        );
         assert_eq!(spice_channel_name(11), "webdav");
         assert_eq!(spice_channel_name(42), "42");
     }

@@ -35,23 +35,42 @@ pub struct Completion {
 }
 
 /// Completes `line` (the text before the cursor).
-pub fn complete(grammar: &Grammar, profile: Profile, live: &dyn LiveSource, line: &str) -> Completion {
+pub fn complete(
+    grammar: &Grammar,
+    profile: Profile,
+    live: &dyn LiveSource,
+    line: &str,
+) -> Completion {
     let start = line.rfind(char::is_whitespace).map(|i| i + 1).unwrap_or(0);
     let word = &line[start..];
     let done: Vec<&str> = line[..start].split_whitespace().collect();
-    let mut out = Completion { start, candidates: Vec::new(), filename: false };
+    let mut out = Completion {
+        start,
+        candidates: Vec::new(),
+        filename: false,
+    };
     let Some(first) = done.first() else {
-        out.candidates = names(grammar.commands().entries_for(profile).flat_map(|e| e.names()), word);
+        out.candidates = names(
+            grammar
+                .commands()
+                .entries_for(profile)
+                .flat_map(|e| e.names()),
+            word,
+        );
         return out;
     };
-    let Some(mut entry) = grammar.commands().lookup(first, profile) else { return out };
+    let Some(mut entry) = grammar.commands().lookup(first, profile) else {
+        return out;
+    };
     let mut args_done = &done[1..];
     if let Some(sub) = entry.subtable.as_deref().and_then(|t| grammar.table(t)) {
         let Some(second) = args_done.first() else {
             out.candidates = names(sub.entries_for(profile).flat_map(|e| e.names()), word);
             return out;
         };
-        let Some(sub_entry) = sub.lookup(second, profile) else { return out };
+        let Some(sub_entry) = sub.lookup(second, profile) else {
+            return out;
+        };
         entry = sub_entry;
         args_done = &args_done[1..];
     }
@@ -66,14 +85,22 @@ pub fn complete(grammar: &Grammar, profile: Profile, live: &dyn LiveSource, line
         out.candidates = names(flags, word);
         return out;
     }
-    let Some(spec) = positional(specs, args_done) else { return out };
+    let Some(spec) = positional(specs, args_done) else {
+        return out;
+    };
     let command = entry.primary_name();
     let (values, filename) = values_for(command, spec, args_done, word, live);
     out.filename = filename;
     out.candidates = if command == "sendkey" {
         // Complete the key after the last '-' of `ctrl-alt-del…`.
-        let (head, last) = word.rsplit_once('-').map(|(h, l)| (format!("{h}-"), l)).unwrap_or((String::new(), word));
-        names(values.iter().map(String::as_str), last).into_iter().map(|k| format!("{head}{k}")).collect()
+        let (head, last) = word
+            .rsplit_once('-')
+            .map(|(h, l)| (format!("{h}-"), l))
+            .unwrap_or((String::new(), word));
+        names(values.iter().map(String::as_str), last)
+            .into_iter()
+            .map(|k| format!("{head}{k}"))
+            .collect()
     } else {
         names(values.iter().map(String::as_str), word)
     };
@@ -103,7 +130,13 @@ fn positional<'a>(specs: &'a [ArgSpec], typed: &[&str]) -> Option<&'a ArgSpec> {
         .nth(count)
 }
 
-fn values_for(command: &str, spec: &ArgSpec, typed: &[&str], word: &str, live: &dyn LiveSource) -> (Vec<String>, bool) {
+fn values_for(
+    command: &str,
+    spec: &ArgSpec,
+    typed: &[&str],
+    word: &str,
+    live: &dyn LiveSource,
+) -> (Vec<String>, bool) {
     let fixed = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let positional_index = typed.iter().filter(|w| !w.starts_with('-')).count();
     let values = match (command, spec.name.as_str()) {
@@ -112,12 +145,24 @@ fn values_for(command: &str, spec: &ArgSpec, typed: &[&str], word: &str, live: &
         ("set_link", "name") => live.values(Live::NetClients, word),
         ("netdev_del", _) => live.values(Live::Netdevs, word),
         ("object_del", _) => live.values(Live::ObjectIds, word),
-        ("chardev-remove" | "chardev-send-break" | "chardev-change", "id") => live.values(Live::Chardevs, word),
+        ("chardev-remove" | "chardev-send-break" | "chardev-change", "id") => {
+            live.values(Live::Chardevs, word)
+        }
         ("ringbuf_write" | "ringbuf_read", "device") => live.values(Live::RingbufChardevs, word),
         ("migrate_set_capability", "capability") => live.values(Live::MigrationCapabilities, word),
         ("migrate_set_parameter", "parameter") => live.values(Live::MigrationParameters, word),
-        ("watchdog_action", _) => fixed(&["reset", "shutdown", "poweroff", "pause", "debug", "none", "inject-nmi"]),
-        ("qom-list" | "qom-get" | "qom-set" | "qom-tree", "path") => live.values(Live::QomPath, word),
+        ("watchdog_action", _) => fixed(&[
+            "reset",
+            "shutdown",
+            "poweroff",
+            "pause",
+            "debug",
+            "none",
+            "inject-nmi",
+        ]),
+        ("qom-list" | "qom-get" | "qom-set" | "qom-tree", "path") => {
+            live.values(Live::QomPath, word)
+        }
         ("help", _) if positional_index == 0 => return (Vec::new(), false),
         _ => match spec.kind {
             ArgKind::BlockDevice => live.values(Live::BlockDevices, word),

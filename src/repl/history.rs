@@ -8,7 +8,11 @@ pub fn history_path() -> Option<PathBuf> {
         return Some(PathBuf::from(state).join("qhmp").join("history"));
     }
     let dirs = directories::ProjectDirs::from("", "", "qhmp")?;
-    Some(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).join("history"))
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .join("history"),
+    )
 }
 
 const MASK: &str = "********";
@@ -64,14 +68,27 @@ mod tests {
 
     #[test]
     fn secrets_never_reach_the_history() {
-        assert_eq!(mask_secrets("set_password vnc hunter2 -d vnc0"), "set_password vnc ******** -d vnc0");
-        assert_eq!(mask_secrets("change vnc password hunter2"), "change vnc password ********");
-        assert_eq!(mask_secrets("block_passwd disk0 hunter2"), "block_passwd disk0 ********");
+        assert_eq!(
+            mask_secrets("set_password vnc hunter2 -d vnc0"),
+            "set_password vnc ******** -d vnc0"
+        );
+        assert_eq!(
+            mask_secrets("change vnc password hunter2"),
+            "change vnc password ********"
+        );
+        assert_eq!(
+            mask_secrets("block_passwd disk0 hunter2"),
+            "block_passwd disk0 ********"
+        );
         assert_eq!(
             mask_secrets("object_add secret,id=s0,data=hunter2,format=raw"),
             "object_add secret,id=s0,data=********,format=raw"
         );
-        for line in ["set_password vnc hunter2", "change vnc password hunter2", "object_add secret,id=s,data=hunter2"] {
+        for line in [
+            "set_password vnc hunter2",
+            "change vnc password hunter2",
+            "object_add secret,id=s,data=hunter2",
+        ] {
             assert!(!mask_secrets(line).contains("hunter2"));
         }
     }
@@ -79,7 +96,13 @@ mod tests {
     #[test]
     fn ordinary_lines_are_kept() {
         assert_eq!(mask_secrets("info block"), "info block");
-        assert_eq!(mask_secrets("change ide1-cd0 /srv/f.iso"), "change ide1-cd0 /srv/f.iso");
-        assert_eq!(mask_secrets("object_add iothread,id=io1"), "object_add iothread,id=io1");
+        assert_eq!(
+            mask_secrets("change ide1-cd0 /srv/f.iso"),
+            "change ide1-cd0 /srv/f.iso"
+        );
+        assert_eq!(
+            mask_secrets("object_add iothread,id=io1"),
+            "object_add iothread,id=io1"
+        );
     }
 }

@@ -16,8 +16,11 @@ pub struct QemuValues {
 impl LiveSource for QemuValues {
     fn values(&self, what: Live, typed: &str) -> Vec<String> {
         let fetch = fetch(&self.client, what, typed);
-        self.handle
-            .block_on(async { tokio::time::timeout(LIVE_TIMEOUT, fetch).await.unwrap_or_default() })
+        self.handle.block_on(async {
+            tokio::time::timeout(LIVE_TIMEOUT, fetch)
+                .await
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -74,7 +77,10 @@ async fn fetch(client: &Client, what: Live, typed: &str) -> Vec<String> {
             names
         }
         Live::Netdevs => netdev_names(client).await,
-        Live::MigrationCapabilities => strings(&query(client, "query-migrate-capabilities", None).await, "capability"),
+        Live::MigrationCapabilities => strings(
+            &query(client, "query-migrate-capabilities", None).await,
+            "capability",
+        ),
         Live::MigrationParameters => query(client, "query-migrate-parameters", None)
             .await
             .as_object()
@@ -98,11 +104,20 @@ async fn fetch(client: &Client, what: Live, typed: &str) -> Vec<String> {
 /// Netdev ids: QMP has no list of them, so they are read from `info network`
 /// (`name: index=…` lines, NIC peers indented with ` \ `).
 async fn netdev_names(client: &Client) -> Vec<String> {
-    let text = query(client, "human-monitor-command", Some(json!({"command-line": "info network"}))).await;
+    let text = query(
+        client,
+        "human-monitor-command",
+        Some(json!({"command-line": "info network"})),
+    )
+    .await;
     text.as_str()
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| l.trim_start().trim_start_matches("\\ ").split_once(": index="))
+        .filter_map(|l| {
+            l.trim_start()
+                .trim_start_matches("\\ ")
+                .split_once(": index=")
+        })
         .map(|(name, _)| name.trim().to_string())
         .collect()
 }

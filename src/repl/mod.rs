@@ -37,13 +37,25 @@ struct MonitorHelper {
 impl Completer for MonitorHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = line.get(..pos).unwrap_or(line);
         let done = complete(self.grammar, self.profile, &self.live, before);
         if done.filename {
             return self.files.complete(line, pos, ctx);
         }
-        let pairs = done.candidates.into_iter().map(|c| Pair { display: c.clone(), replacement: c }).collect();
+        let pairs = done
+            .candidates
+            .into_iter()
+            .map(|c| Pair {
+                display: c.clone(),
+                replacement: c,
+            })
+            .collect();
         Ok((done.start, pairs))
     }
 }
@@ -67,7 +79,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut monitor: Monitor, options: Rep
     editor.set_helper(Some(MonitorHelper {
         grammar,
         profile: monitor.profile(),
-        live: live::QemuValues { client: monitor.client().clone(), handle: runtime.handle().clone() },
+        live: live::QemuValues {
+            client: monitor.client().clone(),
+            handle: runtime.handle().clone(),
+        },
         files: FilenameCompleter::new(),
     }));
     let history = history_path();
@@ -77,8 +92,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut monitor: Monitor, options: Rep
     if let Ok(printer) = editor.create_external_printer() {
         spawn_event_printer(runtime, &monitor, printer);
     }
-    let note = options.banner_note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
-    println!("QEMU {}{note} monitor via qhmp - type 'help' for more information", monitor.version());
+    let note = options
+        .banner_note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    println!(
+        "QEMU {}{note} monitor via qhmp - type 'help' for more information",
+        monitor.version()
+    );
     let mut format = options.format;
     let mut status = Exit::Success;
     loop {
@@ -103,12 +125,17 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut monitor: Monitor, options: Rep
             client_side(switch, &mut format);
             continue;
         }
-        if is_quit(grammar, monitor.profile(), &line) && !options.assume_yes && !confirm(&mut editor) {
+        if is_quit(grammar, monitor.profile(), &line)
+            && !options.assume_yes
+            && !confirm(&mut editor)
+        {
             continue;
         }
         match runtime.block_on(monitor.execute(&line)) {
             Ok(response) => show(&response, format),
-            Err(MonitorError::Parse { error, line }) => crate::cli::report_parse_error(&line, &error),
+            Err(MonitorError::Parse { error, line }) => {
+                crate::cli::report_parse_error(&line, &error)
+            }
             Err(e @ (MonitorError::Transport(_) | MonitorError::Connect(_))) => {
                 if is_quit(grammar, monitor.profile(), &line) {
                     break;
@@ -130,11 +157,18 @@ fn save_history(editor: &mut Editor<MonitorHelper, DefaultHistory>, path: &std::
     let _ = editor.save_history(path);
 }
 
-fn spawn_event_printer(runtime: &tokio::runtime::Runtime, monitor: &Monitor, mut printer: impl ExternalPrinter + Send + 'static) {
+fn spawn_event_printer(
+    runtime: &tokio::runtime::Runtime,
+    monitor: &Monitor,
+    mut printer: impl ExternalPrinter + Send + 'static,
+) {
     let mut events = monitor.client().events();
     runtime.spawn(async move {
         while let Some(event) = events.recv().await {
-            if printer.print(format!("{}\n", event_line(&event.raw))).is_err() {
+            if printer
+                .print(format!("{}\n", event_line(&event.raw)))
+                .is_err()
+            {
                 break;
             }
         }
@@ -167,7 +201,10 @@ fn format_name(f: Format) -> &'static str {
 
 fn is_quit(grammar: &Grammar, profile: Profile, line: &str) -> bool {
     let name = line.split_whitespace().next().unwrap_or_default();
-    grammar.commands().lookup(name, profile).is_some_and(|e| e.primary_name() == "quit")
+    grammar
+        .commands()
+        .lookup(name, profile)
+        .is_some_and(|e| e.primary_name() == "quit")
 }
 
 fn confirm(editor: &mut Editor<MonitorHelper, DefaultHistory>) -> bool {

@@ -22,7 +22,9 @@ pub fn backend(options: &[(String, String)]) -> Option<Value> {
         }
     }
     let kind = kind?;
-    let take = |opts: &mut Map<String, Value>, k: &str| opts.remove(k).and_then(|v| v.as_str().map(str::to_string));
+    let take = |opts: &mut Map<String, Value>, k: &str| {
+        opts.remove(k).and_then(|v| v.as_str().map(str::to_string))
+    };
     let mut data = Map::new();
     let log = (take(&mut opts, "logfile"), take(&mut opts, "logappend"));
     if let Some(logfile) = log.0 {
@@ -51,7 +53,11 @@ pub fn backend(options: &[(String, String)]) -> Option<Value> {
             data.insert("device".into(), json!(take(&mut opts, "path")?));
         }
         "socket" => {
-            let addr = match (take(&mut opts, "path"), take(&mut opts, "host"), take(&mut opts, "port")) {
+            let addr = match (
+                take(&mut opts, "path"),
+                take(&mut opts, "host"),
+                take(&mut opts, "port"),
+            ) {
                 (Some(path), None, None) => json!({"type": "unix", "data": {"path": path}}),
                 (None, host, Some(port)) => {
                     json!({"type": "inet", "data": {"host": host.unwrap_or_else(|| "0.0.0.0".into()), "port": port}})
@@ -85,7 +91,13 @@ pub fn backend(options: &[(String, String)]) -> Option<Value> {
     if !opts.is_empty() {
         return None;
     }
-    let kind = if kind == "tty" { "serial".to_string() } else if kind == "parport" { "parallel".to_string() } else { kind };
+    let kind = if kind == "tty" {
+        "serial".to_string()
+    } else if kind == "parport" {
+        "parallel".to_string()
+    } else {
+        kind
+    };
     Some(json!({"type": kind, "data": data}))
 }
 
@@ -94,29 +106,53 @@ mod tests {
     use super::*;
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn common_backends() {
         assert_eq!(
-            backend(&opts(&[("backend", "ringbuf"), ("id", "r"), ("size", "64K")])),
+            backend(&opts(&[
+                ("backend", "ringbuf"),
+                ("id", "r"),
+                ("size", "64K")
+            ])),
             Some(json!({"type": "ringbuf", "data": {"size": 65536}}))
         );
         assert_eq!(
-            backend(&opts(&[("backend", "socket"), ("id", "s"), ("path", "/tmp/s"), ("server", "on"), ("wait", "off")])),
-            Some(json!({"type": "socket", "data": {"addr": {"type": "unix", "data": {"path": "/tmp/s"}}, "server": true, "wait": false}}))
+            backend(&opts(&[
+                ("backend", "socket"),
+                ("id", "s"),
+                ("path", "/tmp/s"),
+                ("server", "on"),
+                ("wait", "off")
+            ])),
+            Some(
+                json!({"type": "socket", "data": {"addr": {"type": "unix", "data": {"path": "/tmp/s"}}, "server": true, "wait": false}})
+            )
         );
         assert_eq!(
             backend(&opts(&[("backend", "file"), ("path", "/tmp/log")])),
             Some(json!({"type": "file", "data": {"out": "/tmp/log"}}))
         );
-        assert_eq!(backend(&opts(&[("backend", "null")])), Some(json!({"type": "null", "data": {}})));
+        assert_eq!(
+            backend(&opts(&[("backend", "null")])),
+            Some(json!({"type": "null", "data": {}}))
+        );
     }
 
     #[test]
     fn unmapped_options_are_left_to_qemu() {
-        assert_eq!(backend(&opts(&[("backend", "socket"), ("path", "/s"), ("mux", "on")])), None);
+        assert_eq!(
+            backend(&opts(&[
+                ("backend", "socket"),
+                ("path", "/s"),
+                ("mux", "on")
+            ])),
+            None
+        );
         assert_eq!(backend(&opts(&[("backend", "vc")])), None);
         assert_eq!(backend(&opts(&[("backend", "file")])), None);
         assert_eq!(backend(&opts(&[("id", "x")])), None);

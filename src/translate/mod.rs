@@ -31,7 +31,11 @@ pub struct QmpRequest {
 
 impl QmpRequest {
     pub fn new(execute: impl Into<String>, arguments: Option<Value>) -> Self {
-        QmpRequest { execute: execute.into(), arguments, typing: None }
+        QmpRequest {
+            execute: execute.into(),
+            arguments,
+            typing: None,
+        }
     }
 
     pub fn with_typing(mut self, typing: typing::Typing) -> Self {
@@ -59,7 +63,10 @@ pub enum Plan {
     /// `qom-list` for `info qom-tree`); the executor runs the named routine.
     /// `assumed` is what would be sent to a QEMU in its default state (for
     /// `--dry-run`).
-    Walk { routine: String, assumed: Vec<QmpRequest> },
+    Walk {
+        routine: String,
+        assumed: Vec<QmpRequest>,
+    },
     /// No QMP equivalent: run the line through QEMU's own HMP.
     Hmp { command_line: String },
     /// Answered by qhmp itself (`help`, bare `info`).
@@ -81,7 +88,10 @@ impl Plan {
 /// The `human-monitor-command` request for a line.
 pub fn hmp_request(command_line: &str, cpu_index: Option<i64>) -> QmpRequest {
     let mut args = Map::new();
-    args.insert("command-line".into(), Value::String(command_line.to_string()));
+    args.insert(
+        "command-line".into(),
+        Value::String(command_line.to_string()),
+    );
     if let Some(cpu) = cpu_index {
         args.insert("cpu-index".into(), Value::from(cpu));
     }
@@ -100,7 +110,10 @@ impl QemuFacts {
     /// Facts assumed without a live QEMU: the newest profile, every command.
     pub fn assumed() -> Self {
         let (major, minor) = Profile::DEFAULT.major_minor();
-        QemuFacts { version: QemuVersion::new(major, minor, 0), commands: None }
+        QemuFacts {
+            version: QemuVersion::new(major, minor, 0),
+            commands: None,
+        }
     }
 
     pub fn profile(&self) -> Profile {
@@ -117,7 +130,11 @@ impl QemuFacts {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TranslateError {
     #[error("'{hmp}' needs QMP command '{qmp}', which is not available in QEMU {version}")]
-    NotAvailable { hmp: String, qmp: String, version: String },
+    NotAvailable {
+        hmp: String,
+        qmp: String,
+        version: String,
+    },
     #[error("'{0}' has no QMP equivalent and this QEMU does not offer human-monitor-command")]
     NoHmpPassthrough(String),
     /// QEMU's HMP handler itself refuses such a line; `hmp_text` is what it prints.
@@ -126,7 +143,10 @@ pub enum TranslateError {
     #[error("{command}: {message}")]
     BadArgument { command: String, message: String },
     #[error("grammar entry '{command}': {source}")]
-    Template { command: String, source: TemplateError },
+    Template {
+        command: String,
+        source: TemplateError,
+    },
     #[error("grammar entry '{command}' names unknown special translation '{name}'")]
     UnknownSpecial { command: String, name: String },
 }
@@ -135,12 +155,21 @@ pub enum TranslateError {
 ///
 /// `line` is the original command line, used verbatim for `hmp-only`
 /// commands and for arguments only the VM can evaluate (`$pc`).
-pub fn plan(entry: &Entry, args: &Args, line: &str, facts: &QemuFacts) -> Result<Plan, TranslateError> {
+pub fn plan(
+    entry: &Entry,
+    args: &Args,
+    line: &str,
+    facts: &QemuFacts,
+) -> Result<Plan, TranslateError> {
     let passthrough = || -> Result<Plan, TranslateError> {
         if !facts.offers("human-monitor-command") {
-            return Err(TranslateError::NoHmpPassthrough(entry.primary_name().to_string()));
+            return Err(TranslateError::NoHmpPassthrough(
+                entry.primary_name().to_string(),
+            ));
         }
-        Ok(Plan::Hmp { command_line: line.trim_start().to_string() })
+        Ok(Plan::Hmp {
+            command_line: line.trim_start().to_string(),
+        })
     };
     if args.needs_vm() {
         return passthrough();
@@ -154,9 +183,11 @@ pub fn plan(entry: &Entry, args: &Args, line: &str, facts: &QemuFacts) -> Result
             for call in calls {
                 let arguments = match &call.template {
                     None => None,
-                    Some(t) => Some(template::fill(t, args).map_err(|source| TranslateError::Template {
-                        command: entry.name.clone(),
-                        source,
+                    Some(t) => Some(template::fill(t, args).map_err(|source| {
+                        TranslateError::Template {
+                            command: entry.name.clone(),
+                            source,
+                        }
                     })?),
                 };
                 requests.push(QmpRequest::new(call.command.clone(), arguments));

@@ -12,25 +12,56 @@ pub fn needs_schema(name: &str) -> bool {
     matches!(name, "object_add" | "netdev_add" | "migrate_set_parameter")
 }
 
-pub fn translate(name: &str, entry: &Entry, args: &Args, line: &str, facts: &QemuFacts) -> Result<Plan, TranslateError> {
-    let passthrough = || Plan::Hmp { command_line: line.trim_start().to_string() };
+pub fn translate(
+    name: &str,
+    entry: &Entry,
+    args: &Args,
+    line: &str,
+    facts: &QemuFacts,
+) -> Result<Plan, TranslateError> {
+    let passthrough = || Plan::Hmp {
+        command_line: line.trim_start().to_string(),
+    };
     match name {
-        "qom_tree" => Ok(walk(name, vec![QmpRequest::new("qom-list", Some(json!({"path": args.str("path").unwrap_or("/machine")})))])),
+        "qom_tree" => Ok(walk(
+            name,
+            vec![QmpRequest::new(
+                "qom-list",
+                Some(json!({"path": args.str("path").unwrap_or("/machine")})),
+            )],
+        )),
         "qom_list" => Ok(match args.str("path") {
             // QEMU answers a bare `qom-list` with the root path itself.
             None => Plan::Qmp(Vec::new()),
             Some(path) => single("qom-list", json!({"path": path})),
         }),
-        "memsave" => Ok(walk(name, vec![QmpRequest::new("memsave", Some(memsave_args(args, 0)))])),
-        "announce_self" => Ok(walk(name, vec![QmpRequest::new("announce-self", Some(announce_args(args, None)))])),
-        "block_set_io_throttle" => Ok(walk(name, vec![QmpRequest::new("block_set_io_throttle", Some(throttle_args(args, "device")))])),
+        "memsave" => Ok(walk(
+            name,
+            vec![QmpRequest::new("memsave", Some(memsave_args(args, 0)))],
+        )),
+        "announce_self" => Ok(walk(
+            name,
+            vec![QmpRequest::new(
+                "announce-self",
+                Some(announce_args(args, None)),
+            )],
+        )),
+        "block_set_io_throttle" => Ok(walk(
+            name,
+            vec![QmpRequest::new(
+                "block_set_io_throttle",
+                Some(throttle_args(args, "device")),
+            )],
+        )),
         "calc_dirty_rate" => calc_dirty_rate(args),
         "dump_guest_memory" => dump_guest_memory(args),
         "change" => change(args, facts),
         "sendkey" => sendkey(args),
         "mouse_move" => Ok(mouse_move(args)),
         "mouse_button" => Ok(mouse_button(args)),
-        "device_add" => Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough)),
+        "device_add" => {
+            Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough))
+        }
         "netdev_add" => Ok(option_command(args, "netdev_add", "type").unwrap_or_else(passthrough)),
         "object_add" => object_add(entry, args),
         "qom_set" => qom_set(entry, args, passthrough),
@@ -39,12 +70,18 @@ pub fn translate(name: &str, entry: &Entry, args: &Args, line: &str, facts: &Qem
         "nbd_server_start" => nbd_server_start(entry, args, passthrough),
         "chardev_add" => chardev(entry, args, "chardev-add", passthrough),
         "chardev_change" => chardev(entry, args, "chardev-change", passthrough),
-        _ => Err(TranslateError::UnknownSpecial { command: entry.name.clone(), name: name.to_string() }),
+        _ => Err(TranslateError::UnknownSpecial {
+            command: entry.name.clone(),
+            name: name.to_string(),
+        }),
     }
 }
 
 fn walk(routine: &str, assumed: Vec<QmpRequest>) -> Plan {
-    Plan::Walk { routine: routine.to_string(), assumed }
+    Plan::Walk {
+        routine: routine.to_string(),
+        assumed,
+    }
 }
 
 /// `memsave ADDR SIZE FILE` for the monitor's current CPU.
@@ -53,14 +90,18 @@ pub fn memsave_args(args: &Args, cpu_index: i64) -> Value {
 }
 
 /// QEMU's own announce parameters when none are known (its defaults).
-const ANNOUNCE_DEFAULTS: [(&str, i64); 4] = [("initial", 50), ("max", 550), ("rounds", 5), ("step", 100)];
+const ANNOUNCE_DEFAULTS: [(&str, i64); 4] =
+    [("initial", 50), ("max", 550), ("rounds", 5), ("step", 100)];
 
 /// `announce_self [interfaces] [id]`: the timing comes from the migration
 /// parameters (`query-migrate-parameters`, `announce-*`), as in QEMU.
 pub fn announce_args(args: &Args, params: Option<&Value>) -> Value {
     let mut out = Map::new();
     for (key, default) in ANNOUNCE_DEFAULTS {
-        let value = params.and_then(|p| p.get(format!("announce-{key}"))).and_then(Value::as_i64).unwrap_or(default);
+        let value = params
+            .and_then(|p| p.get(format!("announce-{key}")))
+            .and_then(Value::as_i64)
+            .unwrap_or(default);
         out.insert(key.into(), json!(value));
     }
     if let Some(list) = args.str("interfaces") {
@@ -91,7 +132,9 @@ fn calc_dirty_rate(args: &Args) -> Result<Plan, TranslateError> {
     }
     let (ring, bitmap) = (args.flag("dirty_ring"), args.flag("dirty_bitmap"));
     if ring && bitmap {
-        return Err(refused("Either dirty ring or dirty bitmap can be specified!\n"));
+        return Err(refused(
+            "Either dirty ring or dirty bitmap can be specified!\n",
+        ));
     }
     let mode = if bitmap {
         "dirty-bitmap"
@@ -108,11 +151,16 @@ fn calc_dirty_rate(args: &Args) -> Result<Plan, TranslateError> {
 }
 
 fn dump_guest_memory(args: &Args) -> Result<Plan, TranslateError> {
-    let chosen: Vec<&str> = [("zlib", "kdump-zlib"), ("lzo", "kdump-lzo"), ("snappy", "kdump-snappy"), ("windmp", "win-dmp")]
-        .iter()
-        .filter(|(flag, _)| args.flag(flag))
-        .map(|(_, format)| *format)
-        .collect();
+    let chosen: Vec<&str> = [
+        ("zlib", "kdump-zlib"),
+        ("lzo", "kdump-lzo"),
+        ("snappy", "kdump-snappy"),
+        ("windmp", "win-dmp"),
+    ]
+    .iter()
+    .filter(|(flag, _)| args.flag(flag))
+    .map(|(_, format)| *format)
+    .collect();
     if chosen.len() > 1 {
         return Err(refused("Error: only one of '-z|-l|-s|-w' can be set\n"));
     }
@@ -140,7 +188,9 @@ fn single(execute: &str, arguments: Value) -> Plan {
 }
 
 fn refused(text: impl Into<String>) -> TranslateError {
-    TranslateError::Refused { hmp_text: text.into() }
+    TranslateError::Refused {
+        hmp_text: text.into(),
+    }
 }
 
 /// `change vnc password [PW]` → `change-vnc-password`;
@@ -150,12 +200,20 @@ fn change(args: &Args, facts: &QemuFacts) -> Result<Plan, TranslateError> {
     let target = args.str("target").unwrap_or_default();
     if device == "vnc" {
         // QEMU 7.2 printed these two refusals without the "Error: " prefix.
-        let prefix = if facts.version.at_least(8, 0) { "Error: " } else { "" };
+        let prefix = if facts.version.at_least(8, 0) {
+            "Error: "
+        } else {
+            ""
+        };
         if args.get("read-only-mode").is_some() {
-            return Err(refused(format!("{prefix}Parameter 'read-only-mode' is invalid for VNC\n")));
+            return Err(refused(format!(
+                "{prefix}Parameter 'read-only-mode' is invalid for VNC\n"
+            )));
         }
         if target != "passwd" && target != "password" {
-            return Err(refused(format!("{prefix}Expected 'password' after 'vnc'\n")));
+            return Err(refused(format!(
+                "{prefix}Expected 'password' after 'vnc'\n"
+            )));
         }
         let Some(password) = args.str("arg") else {
             return Err(refused("terminal does not support password prompting\n"));
@@ -217,7 +275,9 @@ fn c_strtol(text: &str) -> i64 {
     } else {
         (10, t)
     };
-    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
     let value = i64::from_str_radix(&digits[..end], radix).unwrap_or(0);
     if negative {
         -value
@@ -264,33 +324,58 @@ fn mouse_button(args: &Args) -> Plan {
 /// form, so they return `None` (passthrough).
 fn option_command(args: &Args, command: &str, implied: &str) -> Option<Plan> {
     let kind = args.str(implied)?;
-    if kind == "help" || kind == "?" || args.iter().any(|(_, v)| matches!(v.as_str(), Some("help" | "?"))) {
+    if kind == "help"
+        || kind == "?"
+        || args
+            .iter()
+            .any(|(_, v)| matches!(v.as_str(), Some("help" | "?")))
+    {
         return None;
     }
     let arguments = Value::Object(args.to_json());
     let typing = if command == "device_add" {
-        Typing::DeviceProperties { driver: kind.to_string() }
+        Typing::DeviceProperties {
+            driver: kind.to_string(),
+        }
     } else {
-        Typing::Schema { command: command.to_string() }
+        Typing::Schema {
+            command: command.to_string(),
+        }
     };
-    Some(Plan::Qmp(vec![QmpRequest::new(command, Some(arguments)).with_typing(typing)]))
+    Some(Plan::Qmp(vec![
+        QmpRequest::new(command, Some(arguments)).with_typing(typing)
+    ]))
 }
 
 /// `object_add TYPE,id=ID,…` (or `qom-type=TYPE,…`) → `object-add`.
 fn object_add(entry: &Entry, args: &Args) -> Result<Plan, TranslateError> {
     let text = args.str("object").unwrap_or_default();
-    let options = parse::parse_option_string(text, Some("qom-type")).map_err(|message| TranslateError::BadArgument {
-        command: entry.primary_name().to_string(),
-        message,
+    let options = parse::parse_option_string(text, Some("qom-type")).map_err(|message| {
+        TranslateError::BadArgument {
+            command: entry.primary_name().to_string(),
+            message,
+        }
     })?;
-    let arguments: Map<String, Value> = options.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    Ok(Plan::Qmp(vec![QmpRequest::new("object-add", Some(Value::Object(arguments)))
-        .with_typing(Typing::Schema { command: "object-add".into() })]))
+    let arguments: Map<String, Value> = options
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Ok(Plan::Qmp(vec![QmpRequest::new(
+        "object-add",
+        Some(Value::Object(arguments)),
+    )
+    .with_typing(Typing::Schema {
+        command: "object-add".into(),
+    })]))
 }
 
 /// `qom-set -j PATH PROP JSON` → `qom-set`; without `-j` QEMU parses the
 /// value with the property's own string parser, which only HMP can do.
-fn qom_set(entry: &Entry, args: &Args, passthrough: impl Fn() -> Plan) -> Result<Plan, TranslateError> {
+fn qom_set(
+    entry: &Entry,
+    args: &Args,
+    passthrough: impl Fn() -> Plan,
+) -> Result<Plan, TranslateError> {
     if !args.flag("json") {
         return Ok(passthrough());
     }
@@ -330,7 +415,12 @@ fn migrate_set_parameter(entry: &Entry, args: &Args) -> Result<Plan, TranslateEr
         message: format!("'{text}' is not {what} for parameter '{name}'"),
     };
     let value = match name {
-        "tls-creds" | "tls-hostname" | "tls-authz" | "multifd-compression" | "zero-page-detection" | "mode" => json!(text),
+        "tls-creds"
+        | "tls-hostname"
+        | "tls-authz"
+        | "multifd-compression"
+        | "zero-page-detection"
+        | "mode" => json!(text),
         "cpu-throttle-tailslow" | "direct-io" | "block-incremental" | "compress-wait-thread" => {
             json!(super::typing::parse_bool(text).ok_or_else(|| bad("on or off"))?)
         }
@@ -350,7 +440,11 @@ fn migrate_set_parameter(entry: &Entry, args: &Args) -> Result<Plan, TranslateEr
 
 /// `nbd_server_start [-w] HOST:PORT` → `nbd-server-start`. With `-a` QEMU
 /// also exports every inserted device, which HMP does itself.
-fn nbd_server_start(entry: &Entry, args: &Args, passthrough: impl Fn() -> Plan) -> Result<Plan, TranslateError> {
+fn nbd_server_start(
+    entry: &Entry,
+    args: &Args,
+    passthrough: impl Fn() -> Plan,
+) -> Result<Plan, TranslateError> {
     if args.flag("writable") && !args.flag("all") {
         return Err(refused("Error: -w only valid together with -a\n"));
     }
@@ -367,18 +461,27 @@ fn nbd_server_start(entry: &Entry, args: &Args, passthrough: impl Fn() -> Plan) 
     Ok(Plan::Qmp(vec![start]))
 }
 
-
 /// `chardev-add ARGS` / `chardev-change ID ARGS` → `chardev-add` /
 /// `chardev-change` with a typed backend, when the options map cleanly.
-fn chardev(entry: &Entry, args: &Args, command: &str, passthrough: impl Fn() -> Plan) -> Result<Plan, TranslateError> {
+fn chardev(
+    entry: &Entry,
+    args: &Args,
+    command: &str,
+    passthrough: impl Fn() -> Plan,
+) -> Result<Plan, TranslateError> {
     let text = args.str("args").unwrap_or_default();
-    let options = parse::parse_option_string(text, Some("backend")).map_err(|message| TranslateError::BadArgument {
-        command: entry.primary_name().to_string(),
-        message,
+    let options = parse::parse_option_string(text, Some("backend")).map_err(|message| {
+        TranslateError::BadArgument {
+            command: entry.primary_name().to_string(),
+            message,
+        }
     })?;
     let id = match args.str("id") {
         Some(id) => Some(id.to_string()),
-        None => options.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone()),
+        None => options
+            .iter()
+            .find(|(k, _)| k == "id")
+            .map(|(_, v)| v.clone()),
     };
     let (Some(id), Some(backend)) = (id, super::chardev::backend(&options)) else {
         return Ok(passthrough());
@@ -398,7 +501,9 @@ pub fn nbd_start_args(args: &Args) -> Result<Value, String> {
         json!({"type": "vsock", "data": {"cid": cid, "port": port}})
     } else {
         let inet = uri.strip_prefix("tcp:").unwrap_or(uri);
-        let (host, port) = inet.rsplit_once(':').ok_or_else(|| format!("error parsing address '{uri}'"))?;
+        let (host, port) = inet
+            .rsplit_once(':')
+            .ok_or_else(|| format!("error parsing address '{uri}'"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         json!({"type": "inet", "data": {"host": host, "port": port}})
     };

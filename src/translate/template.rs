@@ -58,7 +58,11 @@ fn collect_names(v: &Value, out: &mut HashSet<String>) {
     }
 }
 
-fn fill_value(v: &Value, args: &Args, used: &HashSet<String>) -> Result<Option<Value>, TemplateError> {
+fn fill_value(
+    v: &Value,
+    args: &Args,
+    used: &HashSet<String>,
+) -> Result<Option<Value>, TemplateError> {
     match v {
         Value::String(s) => fill_string(s, args),
         Value::Array(items) => {
@@ -116,12 +120,24 @@ impl<'a> Placeholder<'a> {
                 Some((y, n)) => (y, Some(n)),
                 None => (choice, None),
             };
-            return Some(Placeholder { name, choice: Some((yes, no)), filter: None });
+            return Some(Placeholder {
+                name,
+                choice: Some((yes, no)),
+                filter: None,
+            });
         }
         if let Some(filter) = tail.strip_prefix('|') {
-            return Some(Placeholder { name, choice: None, filter: Some(filter) });
+            return Some(Placeholder {
+                name,
+                choice: None,
+                filter: Some(filter),
+            });
         }
-        tail.is_empty().then_some(Placeholder { name, choice: None, filter: None })
+        tail.is_empty().then_some(Placeholder {
+            name,
+            choice: None,
+            filter: None,
+        })
     }
 }
 
@@ -146,9 +162,15 @@ fn fill_string(s: &str, args: &Args) -> Result<Option<Value>, TemplateError> {
             Some("str") => Ok(Some(Value::String(display(arg)))),
             Some("lower") => match arg {
                 ArgValue::Str(text) => Ok(Some(Value::String(text.to_lowercase()))),
-                _ => Err(TemplateError::NotAString { name: p.name.into(), filter: "lower".into() }),
+                _ => Err(TemplateError::NotAString {
+                    name: p.name.into(),
+                    filter: "lower".into(),
+                }),
             },
-            Some(other) => Err(TemplateError::UnknownFilter { placeholder: s.into(), filter: other.into() }),
+            Some(other) => Err(TemplateError::UnknownFilter {
+                placeholder: s.into(),
+                filter: other.into(),
+            }),
         };
     }
     if !s.contains("${") {
@@ -159,7 +181,9 @@ fn fill_string(s: &str, args: &Args) -> Result<Option<Value>, TemplateError> {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| TemplateError::Unterminated(s.into()))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| TemplateError::Unterminated(s.into()))?;
         match args.get(&after[..end]) {
             Some(arg) => out.push_str(&display(arg)),
             None => return Ok(None),
@@ -197,7 +221,10 @@ mod tests {
     #[test]
     fn substitutes_typed_values_and_drops_absent_ones() {
         let t = json!({"device": "$device", "size": "$size", "speed": "$speed", "force": "$force"});
-        assert_eq!(fill(&t, &args()).unwrap(), json!({"device": "disk0", "size": 10737418240i64, "force": true}));
+        assert_eq!(
+            fill(&t, &args()).unwrap(),
+            json!({"device": "disk0", "size": 10737418240i64, "force": true})
+        );
     }
 
     #[test]
@@ -211,7 +238,10 @@ mod tests {
 
     #[test]
     fn choices_filters_and_interpolation() {
-        assert_eq!(fill(&json!({"n": "$missing|or:*", "d": "$device|or:*"}), &args()).unwrap(), json!({"n": "*", "d": "disk0"}));
+        assert_eq!(
+            fill(&json!({"n": "$missing|or:*", "d": "$device|or:*"}), &args()).unwrap(),
+            json!({"n": "*", "d": "disk0"})
+        );
         let t = json!({"mode": "$force?hard:safe", "other": "$missing?x:y", "opt": "$missing?x",
                        "a": "$action|lower", "s": "$size|str", "p": "file:${device}", "q": "file:${missing}"});
         assert_eq!(

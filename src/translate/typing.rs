@@ -36,7 +36,11 @@ pub fn apply(args: &mut Map<String, Value>, kind_of: impl Fn(&str) -> Option<Kin
         let converted = match kind_of(key) {
             Some(Kind::Integer) => parse_integer(text).map(Value::from),
             Some(Kind::Boolean) => parse_bool(text).map(Value::Bool),
-            Some(Kind::Number) => text.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number),
+            Some(Kind::Number) => text
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .map(Value::Number),
             Some(Kind::Text) | None => None,
         };
         if let Some(v) = converted {
@@ -49,12 +53,16 @@ pub fn apply(args: &mut Map<String, Value>, kind_of: impl Fn(&str) -> Option<Kin
 pub fn device_property_kinds(reply: &Value) -> HashMap<String, Kind> {
     let mut kinds = HashMap::new();
     for prop in reply.as_array().into_iter().flatten() {
-        let (Some(name), Some(ty)) = (prop.get("name").and_then(Value::as_str), prop.get("type").and_then(Value::as_str)) else {
+        let (Some(name), Some(ty)) = (
+            prop.get("name").and_then(Value::as_str),
+            prop.get("type").and_then(Value::as_str),
+        ) else {
             continue;
         };
         let kind = match ty {
             "bool" => Kind::Boolean,
-            "uint8" | "uint16" | "uint32" | "uint64" | "int8" | "int16" | "int32" | "int64" | "size" => Kind::Integer,
+            "uint8" | "uint16" | "uint32" | "uint64" | "int8" | "int16" | "int32" | "int64"
+            | "size" => Kind::Integer,
             _ => Kind::Text,
         };
         kinds.insert(name.to_string(), kind);
@@ -81,27 +89,54 @@ impl Schema {
 
     /// True when the schema knows a command.
     pub fn has_command(&self, command: &str) -> bool {
-        self.entities.get(command).is_some_and(|e| e.get("meta-type").and_then(Value::as_str) == Some("command"))
+        self.entities
+            .get(command)
+            .is_some_and(|e| e.get("meta-type").and_then(Value::as_str) == Some("command"))
     }
 
     /// The kinds of a command's top-level arguments, following the union
     /// branch that `args` selects through its tag member (`qom-type`, `type`).
-    pub fn argument_kinds(&self, command: &str, args: &Map<String, Value>) -> HashMap<String, Kind> {
+    pub fn argument_kinds(
+        &self,
+        command: &str,
+        args: &Map<String, Value>,
+    ) -> HashMap<String, Kind> {
         let mut kinds = HashMap::new();
-        let Some(arg_type) = self.entities.get(command).and_then(|c| c.get("arg-type")).and_then(Value::as_str) else {
+        let Some(arg_type) = self
+            .entities
+            .get(command)
+            .and_then(|c| c.get("arg-type"))
+            .and_then(Value::as_str)
+        else {
             return kinds;
         };
         self.collect_members(arg_type, args, &mut kinds, 0);
         kinds
     }
 
-    fn collect_members(&self, type_name: &str, args: &Map<String, Value>, kinds: &mut HashMap<String, Kind>, depth: usize) {
-        let Some(object) = self.entities.get(type_name) else { return };
+    fn collect_members(
+        &self,
+        type_name: &str,
+        args: &Map<String, Value>,
+        kinds: &mut HashMap<String, Kind>,
+        depth: usize,
+    ) {
+        let Some(object) = self.entities.get(type_name) else {
+            return;
+        };
         if depth > 8 {
             return;
         }
-        for member in object.get("members").and_then(Value::as_array).into_iter().flatten() {
-            let (Some(name), Some(ty)) = (member.get("name").and_then(Value::as_str), member.get("type").and_then(Value::as_str)) else {
+        for member in object
+            .get("members")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(ty)) = (
+                member.get("name").and_then(Value::as_str),
+                member.get("type").and_then(Value::as_str),
+            ) else {
                 continue;
             };
             if let Some(kind) = self.kind_of(ty) {
@@ -109,8 +144,15 @@ impl Schema {
             }
         }
         let tag = object.get("tag").and_then(Value::as_str);
-        let Some(selected) = tag.and_then(|t| args.get(t)).and_then(Value::as_str) else { return };
-        for variant in object.get("variants").and_then(Value::as_array).into_iter().flatten() {
+        let Some(selected) = tag.and_then(|t| args.get(t)).and_then(Value::as_str) else {
+            return;
+        };
+        for variant in object
+            .get("variants")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if variant.get("case").and_then(Value::as_str) == Some(selected) {
                 if let Some(ty) = variant.get("type").and_then(Value::as_str) {
                     self.collect_members(ty, args, kinds, depth + 1);
@@ -163,7 +205,10 @@ pub fn parse_integer(text: &str) -> Option<i64> {
     if let Ok(u) = t.parse::<u64>() {
         return Some(u as i64);
     }
-    let (digits, suffix) = t.split_at(t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len()));
+    let (digits, suffix) = t.split_at(
+        t.find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len()),
+    );
     let shift = match suffix.to_ascii_uppercase().as_str() {
         "B" => 0,
         "K" => 10,
@@ -215,7 +260,10 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         apply(&mut args, |k| kinds.get(k).copied());
-        assert_eq!(Value::Object(args), json!({"driver": "e1000", "addr": "0x5", "bootindex": 3, "deflate-on-oom": true, "x": "7"}));
+        assert_eq!(
+            Value::Object(args),
+            json!({"driver": "e1000", "addr": "0x5", "bootindex": 3, "deflate-on-oom": true, "x": "7"})
+        );
     }
 
     #[test]
@@ -233,13 +281,17 @@ mod tests {
             {"name": "str", "meta-type": "builtin", "json-type": "string"}
         ]));
         assert!(schema.has_command("object-add"));
-        let mut args = json!({"qom-type": "memory-backend-ram", "id": "m1", "size": "1G", "share": "on"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let mut args =
+            json!({"qom-type": "memory-backend-ram", "id": "m1", "size": "1G", "share": "on"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
         let kinds = schema.argument_kinds("object-add", &args);
         assert_eq!(kinds.get("poll-max-ns"), None);
         apply(&mut args, |k| kinds.get(k).copied());
-        assert_eq!(Value::Object(args), json!({"qom-type": "memory-backend-ram", "id": "m1", "size": 1073741824, "share": true}));
+        assert_eq!(
+            Value::Object(args),
+            json!({"qom-type": "memory-backend-ram", "id": "m1", "size": 1073741824, "share": true})
+        );
     }
 }

@@ -5,7 +5,12 @@ use crate::parse::Args;
 use crate::render::{RenderContext, RenderError, Reply};
 use serde_json::Value;
 
-pub fn render(name: &str, _ctx: &RenderContext, replies: &[Reply], args: &Args) -> Option<Result<String, RenderError>> {
+pub fn render(
+    name: &str,
+    _ctx: &RenderContext,
+    replies: &[Reply],
+    args: &Args,
+) -> Option<Result<String, RenderError>> {
     let outcome = match replies.first() {
         Some(Err(e)) => return Some(Ok(super::hmp_error(&e.desc))),
         Some(Ok(v)) => Some(v),
@@ -31,7 +36,12 @@ fn xen_event_list(reply: &Value) -> String {
         let num = |k: &str| port.get(k).and_then(Value::as_i64).unwrap_or(0);
         let flag = |k: &str| port.get(k).and_then(Value::as_bool).unwrap_or(false);
         let kind = port.get("type").and_then(Value::as_str).unwrap_or("");
-        out.push_str(&format!("port {:4}: vcpu: {} {}", num("port"), num("vcpu"), kind));
+        out.push_str(&format!(
+            "port {:4}: vcpu: {} {}",
+            num("port"),
+            num("vcpu"),
+            kind
+        ));
         if kind != "ipi" {
             out.push('(');
             if let Some(domain) = port.get("remote-domain").and_then(Value::as_str) {
