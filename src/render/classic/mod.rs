@@ -6,11 +6,14 @@
 
 mod block;
 mod display;
+mod fmt_block;
 mod machine;
 mod migration;
 mod misc;
 mod pci;
 mod system;
+
+pub use migration::migrate_globals_from_hmp;
 
 use super::{RenderContext, RenderError, Reply};
 use crate::parse::Args;
