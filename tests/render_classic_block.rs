@@ -192,3 +192,97 @@ fn fixture_names_map_to_the_longest_renderer() {
     assert_eq!(renderer_of("blockstatsx"), None);
     assert_eq!(renderer_of("version"), None);
 }
+
+/// Every node of a JSON value, as a path of object keys and list indexes.
+fn node_paths(value: &Value, path: &mut Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
+    out.push(path.clone());
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                path.push(PathStep::Key(key.clone()));
+                node_paths(item, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(PathStep::Index(i));
+                node_paths(item, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+#[derive(Clone)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+fn node_at<'a>(value: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
+    path.iter().try_fold(value, |node, step| match step {
+        PathStep::Key(k) => node.get_mut(k.as_str()),
+        PathStep::Index(i) => node.get_mut(*i),
+    })
+}
+
+/// Renderers never panic on replies of an unexpected shape: every fixture
+/// is re-rendered with sampled members replaced by values of other types.
+#[test]
+fn renderers_survive_malformed_replies() {
+    let strange = [
+        Value::Null,
+        serde_json::json!("text"),
+        serde_json::json!(-1),
+        serde_json::json!(1e300),
+        serde_json::json!({"x": []}),
+    ];
+    let mut renders = 0;
+    for dir in fixture_dirs() {
+        let version = version_of(&dir);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let file = entry.path();
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let Some(name) = renderer_of(stem) else {
+                continue;
+            };
+            let raw = std::fs::read_to_string(&file).unwrap_or_default();
+            let Ok(fixture) = serde_json::from_str::<Value>(&raw) else {
+                continue;
+            };
+            let args = args_from(&fixture["args"], &file);
+            let replies = fixture["replies"].clone();
+            let mut paths = Vec::new();
+            node_paths(&replies, &mut Vec::new(), &mut paths);
+            let step = paths.len() / 40 + 1;
+            let ctx = RenderContext::new(version.clone());
+            for (n, path) in paths.iter().step_by(step).enumerate() {
+                let mut mutated = replies.clone();
+                if let Some(node) = node_at(&mut mutated, path) {
+                    *node = strange[n % strange.len()].clone();
+                }
+                // A reply list itself may have become something else.
+                let replies: Vec<Reply> = match mutated.as_array() {
+                    Some(items) => items
+                        .iter()
+                        .map(|r| match r.get("error") {
+                            Some(e) => Err(QmpErrorReply {
+                                class: String::new(),
+                                desc: e.to_string(),
+                            }),
+                            None => Ok(r.get("return").cloned().unwrap_or_else(|| r.clone())),
+                        })
+                        .collect(),
+                    None => vec![Ok(mutated)],
+                };
+                let _ = render(name, &ctx, &replies, &args);
+                renders += 1;
+            }
+            // No replies at all.
+            let _ = render(name, &ctx, &[], &args);
+        }
+    }
+    assert!(renders > 1000, "only {renders} malformed renders tried");
+}

@@ -1,5 +1,7 @@
 //! `info migrate`, `info migrate_capabilities`, `info migrate_parameters`.
 
+mod grouped;
+
 use super::fmt_block::{
     as_list, as_object, flag, float, has, int_ranges, list, member, number_i64, on_off, opt_text,
     reply_at, text, uint, C_NULL,
@@ -13,56 +15,58 @@ pub fn render(
     name: &str,
     ctx: &RenderContext,
     replies: &[Reply],
-    _args: &Args,
+    args: &Args,
 ) -> Option<Result<String, RenderError>> {
     match name {
-        "migrate" => Some(info_migrate(ctx, replies)),
+        "migrate" => Some(info_migrate(ctx, replies, args)),
         "migrate_capabilities" => Some(capabilities(replies)),
         "migrate_parameters" => Some(parameters(ctx, replies)),
         _ => None,
     }
 }
 
-/// The `globals:` block opening `info migrate` (through 10.0) shows
-/// internal migration settings that no QMP command reports. They are taken
-/// from an optional second reply, an object keyed like the printed names
-/// (see [`migrate_globals_from_hmp`]); absent keys print QEMU's defaults for
-/// current machine types.
-fn print_globals(out: &mut String, version: &QemuVersion, globals: Option<&Value>) {
-    let null = Value::Null;
-    let g = globals.unwrap_or(&null);
-    let setting = |key: &str, default: bool| {
-        on_off(member(g, key).and_then(Value::as_bool).unwrap_or(default))
-    };
-    out.push_str("globals:\n");
-    *out += &format!(
-        "store-global-state: {}\n",
-        setting("store-global-state", true)
-    );
-    *out += &format!("only-migratable: {}\n", setting("only-migratable", false));
-    *out += &format!(
-        "send-configuration: {}\n",
-        setting("send-configuration", true)
-    );
-    *out += &format!(
-        "send-section-footer: {}\n",
-        setting("send-section-footer", true)
-    );
-    if version.at_least(10, 0) {
-        *out += &format!(
-            "send-switchover-start: {}\n",
-            setting("send-switchover-start", true)
-        );
-    } else {
-        *out += &format!(
-            "decompress-error-check: {}\n",
-            setting("decompress-error-check", true)
-        );
-    }
-    let shift = member(g, "clear-bitmap-shift")
+/// A setting of the globals block that `info migrate` shows (through 10.0
+/// always, later with `-a`): internal migration state that no QMP command
+/// reports. It is taken from an optional second reply, an object keyed like
+/// the printed names (see [`migrate_globals_from_hmp`]); absent keys show
+/// QEMU's defaults for current machine types.
+fn global_on_off(globals: Option<&Value>, key: &str, default: bool) -> &'static str {
+    on_off(
+        globals
+            .and_then(|g| member(g, key))
+            .and_then(Value::as_bool)
+            .unwrap_or(default),
+    )
+}
+
+/// `clear-bitmap-shift` of the globals block (default 18).
+fn global_shift(globals: Option<&Value>) -> u32 {
+    globals
+        .and_then(|g| member(g, "clear-bitmap-shift"))
         .and_then(number_i64)
-        .unwrap_or(18);
-    *out += &format!("clear-bitmap-shift: {}\n", shift as u32);
+        .unwrap_or(18) as u32
+}
+
+/// The `globals:` block of the layout used through 10.0.
+fn print_globals(out: &mut String, version: &QemuVersion, globals: Option<&Value>) {
+    out.push_str("globals:\n");
+    let mut settings = vec![
+        ("store-global-state", true),
+        ("only-migratable", false),
+        ("send-configuration", true),
+        ("send-section-footer", true),
+    ];
+    // The fifth setting changed: compression's check went in 9.1, the
+    // switchover-start flag came in 10.0.
+    if version.at_least(10, 0) {
+        settings.push(("send-switchover-start", true));
+    } else if !version.at_least(9, 1) {
+        settings.push(("decompress-error-check", true));
+    }
+    for (key, default) in settings {
+        *out += &format!("{key}: {}\n", global_on_off(globals, key, default));
+    }
+    *out += &format!("clear-bitmap-shift: {}\n", global_shift(globals));
 }
 
 /// Reads the `globals:` block out of HMP's own `info migrate` text, for a
@@ -70,12 +74,17 @@ fn print_globals(out: &mut String, version: &QemuVersion, globals: Option<&Value
 /// optional second reply of the `migrate` renderer.
 pub fn migrate_globals_from_hmp(hmp_text: &str) -> Value {
     let mut globals = serde_json::Map::new();
-    let mut lines = hmp_text.lines().map(|l| l.trim_end_matches('\r'));
-    if lines.next() != Some("globals:") {
+    // `globals:` opens the text through 10.0; `Globals:` (indented
+    // entries) follows the RAM block of `info migrate -a` since 10.1.
+    let mut lines = hmp_text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .skip_while(|l| *l != "globals:" && *l != "Globals:");
+    if lines.next().is_none() {
         return Value::Object(globals);
     }
     for line in lines {
-        let Some((key, value)) = line.split_once(": ") else {
+        let Some((key, value)) = line.trim_start().split_once(": ") else {
             break;
         };
         let parsed = match value {
@@ -94,9 +103,13 @@ pub fn migrate_globals_from_hmp(hmp_text: &str) -> Value {
     Value::Object(globals)
 }
 
-/// `info migrate` (the layout of 7.2 through 10.0); replies: query-migrate,
-/// then optionally the globals object.
-fn info_migrate(ctx: &RenderContext, replies: &[Reply]) -> Result<String, RenderError> {
+/// `info migrate [-a]`; replies: query-migrate, then optionally the
+/// globals object.
+fn info_migrate(
+    ctx: &RenderContext,
+    replies: &[Reply],
+    args: &Args,
+) -> Result<String, RenderError> {
     const NAME: &str = "migrate";
     let info = match reply_at(NAME, replies, 0)? {
         Ok(value) => as_object(NAME, value)?,
@@ -107,6 +120,9 @@ fn info_migrate(ctx: &RenderContext, replies: &[Reply]) -> Result<String, Render
         _ => None,
     };
     let version = &ctx.version;
+    if version.at_least(10, 1) {
+        return Ok(grouped::render(info, args.flag("all"), globals));
+    }
     let mut out = String::new();
     print_globals(&mut out, version, globals);
 
@@ -437,6 +453,19 @@ mod tests {
             "globals:\nstore-global-state: off\nonly-migratable: on\n\
              send-configuration: on\nsend-section-footer: off\n\
              decompress-error-check: on\nclear-bitmap-shift: 20\n"
+        );
+
+        let newest = "Status: \t\tactive\r\nGlobals:\r\n  store-global-state: on\r\n\
+                      \x20 send-switchover-start: off\r\n  clear-bitmap-shift: 19\r\nXBZRLE: size=1\r\n";
+        let globals = migrate_globals_from_hmp(newest);
+        assert_eq!(
+            globals,
+            serde_json::json!({"store-global-state": true, "send-switchover-start": false,
+                               "clear-bitmap-shift": 19})
+        );
+        assert_eq!(
+            migrate_globals_from_hmp("Status: none\r\n"),
+            serde_json::json!({})
         );
     }
 
