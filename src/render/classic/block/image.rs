@@ -2,7 +2,7 @@
 //! its internal snapshots and its format-specific data.
 
 use crate::render::classic::fmt_block::{
-    flag, format_g, has, int, member, opt_text, qnum_to_string, size_to_str, text, uint, utc_civil,
+    flag, has, int, member, opt_text, qnum_to_string, size_to_str, text, uint, utc_civil,
 };
 use crate::render::RenderContext;
 use serde_json::Value;
@@ -155,8 +155,7 @@ fn scalar_text(value: &Value) -> String {
         Value::Number(n) => qnum_to_string(n),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
-        // QEMU has no null here; print it as JSON would.
-        Value::Null => "null".to_string(),
-        other => format_g(other.as_f64().unwrap_or(0.0), 17),
+        // QEMU has no null (and containers never get here): print JSON's word.
+        _ => "null".to_string(),
     }
 }
