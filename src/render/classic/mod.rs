@@ -9,11 +9,14 @@ mod commands;
 mod display;
 mod fields;
 pub mod fmt;
+mod fmt_block;
 mod machine;
 mod migration;
 mod misc;
 mod pci;
 mod system;
+
+pub use migration::migrate_globals_from_hmp;
 
 use super::{RenderContext, RenderError, Reply};
 use crate::parse::Args;
