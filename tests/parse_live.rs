@@ -472,7 +472,11 @@ fn generated(count: usize) -> Vec<String> {
     let fmt = [
         "/", "1", "2", "x", "d", "u", "o", "c", "i", "b", "h", "w", "g", "L", "q", "-", " ", "3",
     ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // QHMP_LIVE_SEED explores other lines; the default keeps runs repeatable.
+    let seed = std::env::var("QHMP_LIVE_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    let mut rng = Rng(seed.unwrap_or(0x9e37_79b9_7f4a_7c15) | 1);
     (0..count)
         .map(|_| match rng.next() % 12 {
             0 | 1 => format!("p/d {}", rng.pieces(&expr, 8)),
