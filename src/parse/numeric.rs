@@ -237,7 +237,12 @@ fn hex_float(s: &[u8], start: usize, sign: f64) -> FloatScan {
         }
     }
     let exponent = i32::try_from(exponent.clamp(-2000, 2000)).unwrap_or(0);
-    let value = sign * (mantissa as f64) * 2f64.powi(exponent);
+    // 0 × 2^2000 would be 0 × ∞ = NaN; strtod says 0.
+    let value = if mantissa == 0 {
+        sign * 0.0
+    } else {
+        sign * (mantissa as f64) * 2f64.powi(exponent)
+    };
     let range_error = value.is_infinite() || (mantissa != 0 && value.abs() < f64::MIN_POSITIVE);
     FloatScan {
         value,
@@ -317,5 +322,10 @@ mod tests {
         assert_eq!(dbl("0x1.8p-1"), Some((0.75, 8, false)));
         assert_eq!(dbl("0xg"), Some((0.0, 1, false)));
         assert_eq!(dbl("0x10p"), Some((16.0, 4, false)));
+        assert_eq!(dbl("0x0p99999"), Some((0.0, 9, false)));
+        assert_eq!(
+            dbl("0x1p99999").map(|d| (d.0, d.2)),
+            Some((f64::INFINITY, true))
+        );
     }
 }
