@@ -202,7 +202,9 @@ impl Monitor {
         plan: Plan,
     ) -> Result<Response, MonitorError> {
         match plan {
-            Plan::Local if parsed.entry.primary_name() == "cpu" => self.select_cpu(parsed.args.int("index")).await,
+            Plan::Local if parsed.entry.primary_name() == "cpu" => {
+                self.select_cpu(parsed.args.int("index")).await
+            }
             Plan::Local => Ok(Response {
                 text: local_text(self.grammar, self.profile(), parsed),
                 ..Response::empty()
@@ -302,16 +304,26 @@ impl Monitor {
     /// `cpu N`: later commands act on CPU N (`*` in `info cpus`, `memsave`,
     /// `cpu-index` of HMP passthrough), as the monitor's current CPU.
     async fn select_cpu(&mut self, index: Option<i64>) -> Result<Response, MonitorError> {
-        let cpus = self.client.execute("query-cpus-fast", None).await.map_err(MonitorError::Transport)?;
+        let cpus = self
+            .client
+            .execute("query-cpus-fast", None)
+            .await
+            .map_err(MonitorError::Transport)?;
         let known = cpus.ok().and_then(|v| {
-            v.as_array()
-                .map(|list| list.iter().any(|c| c.get("cpu-index").and_then(Value::as_i64) == index))
+            v.as_array().map(|list| {
+                list.iter()
+                    .any(|c| c.get("cpu-index").and_then(Value::as_i64) == index)
+            })
         });
         if known == Some(true) {
             self.current_cpu = index;
             return Ok(Response::empty());
         }
-        Ok(Response { text: "invalid CPU index\n".into(), failed: true, ..Response::empty() })
+        Ok(Response {
+            text: "invalid CPU index\n".into(),
+            failed: true,
+            ..Response::empty()
+        })
     }
 
     async fn run_hmp(&mut self, command_line: &str) -> Result<Response, MonitorError> {
