@@ -46,7 +46,7 @@ pub(super) fn get(replies: &[Reply]) -> Result<String, RenderError> {
 fn write_pretty(out: &mut String, value: &Value, depth: usize) {
     let newline = |out: &mut String, level: usize| {
         out.push('\n');
-        out.extend(std::iter::repeat(' ').take(level * 4));
+        out.extend(std::iter::repeat_n(' ', level * 4));
     };
     match value {
         Value::Null => out.push_str("null"),
