@@ -16,5 +16,6 @@ pub mod help;
 pub mod parse;
 pub mod qmp;
 pub mod render;
+pub mod sim;
 pub mod translate;
 pub mod version;
