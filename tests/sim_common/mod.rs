@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod qemu;
+
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{
