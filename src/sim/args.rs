@@ -177,7 +177,7 @@ fn check_value(ty: &Ty, v: &Value, full: &str, short: &str) -> Result<(), QmpErr
         },
         Ty::StrOrNull => match v {
             Value::String(_) | Value::Null => Ok(()),
-            _ => Err(wrong("string or null")),
+            _ => Err(wrong("StrOrNull")),
         },
         Ty::Enum(values) => {
             let s = v.as_str().ok_or_else(|| wrong("string"))?;

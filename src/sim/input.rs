@@ -96,6 +96,9 @@ fn check_console(a: &Map<String, Value>) -> Result<(), QmpError> {
 
 fn input_send_event(st: &mut State, a: &Map<String, Value>) -> CmdResult {
     check_console(a)?;
+    if !st.machine.run_state.is_running() {
+        return Err(QmpError::generic("VM not running"));
+    }
     let events = a
         .get("events")
         .and_then(Value::as_array)

@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub struct RealQemu {
+    /// Events received so far, oldest first.
+    pub events: Vec<Value>,
     child: Child,
     rd: BufReader<UnixStream>,
     wr: UnixStream,
@@ -106,6 +108,7 @@ impl RealQemu {
             .expect("timeout");
         let wr = stream.try_clone().expect("clone stream");
         let mut q = RealQemu {
+            events: Vec::new(),
             child,
             rd: BufReader::new(stream),
             wr,
@@ -137,7 +140,27 @@ impl RealQemu {
             if v.get("event").is_none() {
                 return v;
             }
+            self.events.push(v);
         }
+    }
+
+    /// Collect events that arrive within `wait`.
+    pub fn drain_events(&mut self, wait: Duration) {
+        let _ = self.rd.get_ref().set_read_timeout(Some(wait));
+        loop {
+            let mut line = String::new();
+            match self.rd.read_line(&mut line) {
+                Ok(n) if n > 0 => match serde_json::from_str::<Value>(&line) {
+                    Ok(v) if v.get("event").is_some() => self.events.push(v),
+                    _ => break,
+                },
+                _ => break,
+            }
+        }
+        let _ = self
+            .rd
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(20)));
     }
 
     pub fn execute(&mut self, command: &str, arguments: &Value) -> Value {
