@@ -384,3 +384,25 @@ async fn serve_on_unix_cleans_up_its_socket() {
     assert!(matches!(done, Ok(Ok(Ok(())))));
     assert!(!path.exists(), "socket removed");
 }
+
+#[tokio::test]
+async fn real_time_clock_drives_events_without_requests() {
+    let s = Simulator::with_options(SimOptions {
+        manual_clock: false,
+        ambient_clients: false,
+    });
+    let mut c = Raw::new(s.connect());
+    c.negotiate().await;
+    c.call(r#"{"execute":"cont"}"#).await;
+    let (ev, _) = c.call(r#"{"execute":"system_powerdown"}"#).await;
+    assert_eq!(event_names(&ev), ["POWERDOWN"]);
+    let started = std::time::Instant::now();
+    let shutdown = c.json().await;
+    assert_eq!(shutdown["event"], "SHUTDOWN");
+    assert_eq!(c.json().await["event"], "STOP");
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(1500),
+        "guest took {took:?}"
+    );
+}

@@ -20,6 +20,20 @@
 //! progresses, viewers connect and leave). With
 //! [`SimOptions::manual_clock`] nothing moves until [`Simulator::advance`],
 //! which makes scenarios deterministic.
+//!
+//! Lessons inspect [`Simulator::state`] (run state, drives and media,
+//! viewers, QMP clients, keys sent, every event emitted, ...) and make
+//! things happen with [`Simulator::script`] / [`Simulator::schedule`].
+//!
+//! Limits, on purpose:
+//! - `human-monitor-command` answers only `info status|name|version|kvm|
+//!   uuid|balloon`, `stop`, `cont`, `system_reset` and `system_powerdown`;
+//!   any other line returns QEMU's `unknown command: '...'` text, so a
+//!   client falls back to QMP. `query-qmp-schema` is not served.
+//! - Host files are virtual (see [`Block::images`]), except `screendump`,
+//!   which writes the requested file like QEMU does.
+//! - Migration succeeds to any well-formed URI; failures are scripted
+//!   ([`Action::MigrationFail`]).
 
 pub mod args;
 mod balloon;
