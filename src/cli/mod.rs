@@ -145,14 +145,22 @@ async fn connect(cli: &Cli) -> Result<(Client, Option<String>), Exit> {
 }
 
 fn serve_simulator(listen: &str) -> Exit {
+    let listen: crate::sim::Listen = match listen.parse() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("qhmp sim: --listen {listen}: {e}");
+            return Exit::Usage;
+        }
+    };
     let Some(runtime) = runtime(true) else {
         return Exit::Connection;
     };
+    eprintln!("qhmp sim: serving a simulated QEMU on {listen} (Ctrl-C stops)");
     match runtime.block_on(crate::sim::serve_until_ctrl_c(listen)) {
         Ok(()) => Exit::Success,
         Err(e) => {
             eprintln!("qhmp sim: {e}");
-            Exit::Usage
+            Exit::Connection
         }
     }
 }
