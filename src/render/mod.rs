@@ -2,6 +2,8 @@
 //! sockets; they get the replies of the QMP calls a command became.
 
 pub mod classic;
+pub mod event;
+pub mod table;
 
 use crate::version::QemuVersion;
 use serde_json::Value;
