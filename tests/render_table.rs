@@ -365,3 +365,144 @@ fn too_narrow_for_columns_becomes_one_record_per_row() {
         .unwrap_or(0);
     assert_eq!(records, devices, "{text}");
 }
+
+/// What identifies each item of a list reply, to find it in the table.
+fn identities(renderer: &str, reply: &Value) -> Vec<String> {
+    let items = reply.as_array().cloned().unwrap_or_default();
+    let get = |item: &Value, path: &[&str]| {
+        let mut v = item;
+        for key in path {
+            v = &v[*key];
+        }
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    };
+    let path: &[&str] = match renderer {
+        "chardev" => &["label"],
+        "cpus" => &["thread-id"],
+        "mice" => &["name"],
+        "iothreads" => &["id"],
+        "memdev" => &["id"],
+        "memory-devices" => &["data", "id"],
+        "hotpluggable-cpus" => &["qom-path"],
+        "block-jobs" => &["device"],
+        "migrate_capabilities" => &["capability"],
+        "blockstats" => &["node-name"],
+        _ => return Vec::new(),
+    };
+    items
+        .iter()
+        .map(|item| get(item, path))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_listed_item_is_shown() {
+    let mut checked = 0;
+    for fixture in fixtures() {
+        let text = table(&fixture, plain(200));
+        for id in identities(&fixture.renderer, &fixture.replies[0]) {
+            assert!(
+                text.contains(&format!(" {id} ")),
+                "{}/{}: {id} missing:\n{text}",
+                fixture.version,
+                fixture.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} items checked");
+}
+
+#[test]
+fn pci_shows_a_device_per_row() {
+    for version in VERSIONS {
+        let fixture = load(version, "pci");
+        let devices = fixture.replies[0][0]["devices"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let text = table(&fixture, plain(120));
+        for device in &devices {
+            let address = format!(
+                "| {:02x}:{:02x}.{:x} ",
+                device["bus"].as_i64().unwrap_or(-1),
+                device["slot"].as_i64().unwrap_or(-1),
+                device["function"].as_i64().unwrap_or(-1)
+            );
+            let ids = format!(
+                "{:04x}:{:04x}",
+                device["id"]["vendor"].as_i64().unwrap_or(-1),
+                device["id"]["device"].as_i64().unwrap_or(-1)
+            );
+            let row = text
+                .lines()
+                .find(|l| l.starts_with(&address))
+                .unwrap_or_else(|| panic!("{address}:\n{text}"));
+            assert!(row.contains(&ids), "{row}");
+            let qdev = device["qdev_id"].as_str().unwrap_or_default();
+            assert!(
+                qdev.is_empty() || row.contains(&format!(" {qdev} ")),
+                "{row}"
+            );
+        }
+    }
+}
+
+#[test]
+fn block_shows_drives_and_nodes() {
+    for version in VERSIONS {
+        let fixture = load(version, "block");
+        let text = table(&fixture, plain(200));
+        for drive in fixture.replies[0].as_array().into_iter().flatten() {
+            if let Some(file) = drive["inserted"]["file"].as_str() {
+                assert!(text.contains(file), "{file}:\n{text}");
+            }
+        }
+        for node in fixture.replies[1].as_array().into_iter().flatten() {
+            let name = node["node-name"].as_str().unwrap_or("?");
+            assert!(text.contains(&format!("| {name} ")), "{name}:\n{text}");
+        }
+        assert!(
+            text.contains("Block devices") && text.contains("Block nodes"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn migrate_parameters_show_every_parameter_by_its_name() {
+    for version in VERSIONS {
+        let fixture = load(version, "migrate_parameters");
+        let text = table(&fixture, plain(120));
+        for key in fixture.replies[0]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            assert!(text.contains(&format!("| {key} ")), "{key}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn migrate_recognises_each_reply_by_its_shape() {
+    let status = load("10.0", "migrate-completed").replies[0].clone();
+    let caps = load("10.0", "migrate_capabilities").replies[0].clone();
+    let params = load("10.0", "migrate_parameters").replies[0].clone();
+    let text = render("migrate", &[status, caps, params], plain(100)).unwrap_or_default();
+    for heading in [
+        "Migration\n",
+        "RAM\n",
+        "Migration capabilities\n",
+        "Migration parameters\n",
+    ] {
+        assert!(text.contains(heading), "{heading}:\n{text}");
+    }
+    assert!(text.contains("| Status     | completed"), "{text}");
+}

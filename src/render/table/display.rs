@@ -1,6 +1,6 @@
 //! `info spice` and `info vnc`: the remote display servers and their clients.
 
-use super::fmt::{endpoint, field, flag, int, list, object, text, yes_no, NONE};
+use super::fmt::{endpoint, field, flag, int, list, object, text, yes_no, NBSP, NONE};
 use super::out::{Grid, Out, Text, Tone};
 use crate::render::event::spice_channel_name;
 use serde_json::Value;
@@ -84,7 +84,7 @@ pub(super) fn spice(out: &mut Out, reply: &Value) {
             compact.row(vec![
                 endpoint(&host, &port).into(),
                 text(channel, "family").into(),
-                format!("{kind} {id}").into(),
+                channel_cell(channel, format!("{kind}{NBSP}{id}")),
                 yes_no(channel, "tls"),
             ]);
             full.row(vec![
@@ -92,13 +92,23 @@ pub(super) fn spice(out: &mut Out, reply: &Value) {
                 port.into(),
                 text(channel, "family").into(),
                 text(channel, "connection-id").into(),
-                kind.into(),
+                channel_cell(channel, kind),
                 id.into(),
                 yes_no(channel, "tls"),
             ]);
         }
         out.first_fitting(&[full, compact]);
     }
+}
+
+/// The channel's name, the main channel (the session's anchor) highlighted.
+fn channel_cell(channel: &Value, name: String) -> Text {
+    let tone = if int(channel, "channel-type") == Some(SPICE_MAIN_CHANNEL) {
+        Tone::Good
+    } else {
+        Tone::Plain
+    };
+    Text::toned(name, tone)
 }
 
 /// Channels grouped by connection id, in order of first appearance, each

@@ -3,6 +3,10 @@
 use super::out::{Out, Text, Tone};
 use serde_json::Value;
 
+/// Joins a number to its unit or a name to its number ("64 MiB", "core 1")
+/// so that wrapping never separates them; shown as a plain space.
+pub(super) const NBSP: char = '\u{a0}';
+
 /// What a cell shows when the reply has nothing there.
 pub(super) const NONE: &str = "-";
 
@@ -63,11 +67,11 @@ pub(super) fn size(bytes: i64) -> String {
     let scale = 1u64 << (10 * unit);
     let magnitude = bytes.unsigned_abs();
     if magnitude % scale == 0 {
-        format!("{sign}{} {}", magnitude / scale, UNITS[unit])
+        format!("{sign}{}{NBSP}{}", magnitude / scale, UNITS[unit])
     } else {
         // Precision loss in the cast only matters beyond what one decimal shows.
         format!(
-            "{sign}{:.1} {}",
+            "{sign}{:.1}{NBSP}{}",
             magnitude as f64 / scale as f64,
             UNITS[unit]
         )
@@ -127,7 +131,7 @@ pub(super) fn topology(props: Option<&Value>) -> String {
         .filter_map(|name| {
             map.get(&format!("{name}-id"))
                 .and_then(scalar)
-                .map(|id| format!("{name} {id}"))
+                .map(|id| format!("{name}{NBSP}{id}"))
         })
         .collect();
     // Anything else QEMU may add (node-id is shown but last).
@@ -135,12 +139,12 @@ pub(super) fn topology(props: Option<&Value>) -> String {
         let name = key.trim_end_matches("-id");
         if !ORDER.contains(&name) && name != "node" {
             if let Some(id) = scalar(value) {
-                parts.push(format!("{name} {id}"));
+                parts.push(format!("{name}{NBSP}{id}"));
             }
         }
     }
     if let Some(node) = map.get("node-id").and_then(scalar) {
-        parts.push(format!("node {node}"));
+        parts.push(format!("node{NBSP}{node}"));
     }
     if parts.is_empty() {
         NONE.into()
@@ -202,19 +206,21 @@ mod tests {
 
     #[test]
     fn sizes_are_exact_when_they_divide() {
-        assert_eq!(size(0), "0 B");
-        assert_eq!(size(1023), "1023 B");
-        assert_eq!(size(64 << 20), "64 MiB");
-        assert_eq!(size(200704), "196 KiB");
-        assert_eq!(size(1536), "1.5 KiB");
-        assert_eq!(size(-1), "-1 B");
-        assert_eq!(size(i64::MIN), "-8 EiB");
+        let shown = |bytes| size(bytes).replace(NBSP, " ");
+        assert_eq!(shown(0), "0 B");
+        assert_eq!(shown(1023), "1023 B");
+        assert_eq!(shown(64 << 20), "64 MiB");
+        assert_eq!(shown(200704), "196 KiB");
+        assert_eq!(shown(1536), "1.5 KiB");
+        assert_eq!(shown(-1), "-1 B");
+        assert_eq!(shown(i64::MIN), "-8 EiB");
     }
 
     #[test]
     fn topology_is_ordered_with_node_last() {
         let props = json!({"node-id": 0, "thread-id": 0, "core-id": 1, "socket-id": 0});
-        assert_eq!(topology(Some(&props)), "socket 0, core 1, thread 0, node 0");
+        let shown = topology(Some(&props)).replace(NBSP, " ");
+        assert_eq!(shown, "socket 0, core 1, thread 0, node 0");
         assert_eq!(topology(None), "-");
     }
 

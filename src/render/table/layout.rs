@@ -26,7 +26,8 @@ fn soft_break_after(chars: &[char], i: usize) -> bool {
 /// The pieces of a text that wrapping keeps together.
 fn pieces(text: &str) -> Vec<usize> {
     let mut lengths = Vec::new();
-    for word in text.split_whitespace() {
+    // Only plain spaces break: NBSP glues a number to its unit.
+    for word in text.split([' ', '\n']).filter(|w| !w.is_empty()) {
         let chars: Vec<char> = word.chars().collect();
         let mut start = 0;
         for i in 0..chars.len() {
@@ -173,12 +174,17 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), "abcd\nefgh\nij");
         assert_eq!(wrap("one\ntwo three", 5), "one\ntwo\nthree");
         assert_eq!(wrap("", 5), "");
+        assert_eq!(
+            wrap("16\u{a0}MiB of 64\u{a0}MiB", 8),
+            "16\u{a0}MiB\nof\n64\u{a0}MiB"
+        );
     }
 
     #[test]
     fn leading_minus_is_not_a_break() {
         assert_eq!(pieces("-509997528"), [10]);
         assert_eq!(pieces("socket 0, core 1"), [6, 2, 4, 1]);
+        assert_eq!(pieces("socket\u{a0}0, core\u{a0}1"), [9, 6]);
         assert_eq!(pieces("/machine/unattached/device[2]"), [9, 11, 9]);
     }
 }

@@ -1,6 +1,6 @@
 //! `info migrate` (+ capabilities and parameters) and `info dump`.
 
-use super::fmt::{field, flag, int, list, object, scalar, size, status, text};
+use super::fmt::{field, flag, int, list, object, scalar, size, status, text, NBSP};
 use super::out::{Grid, Out, Text, Tone};
 use serde_json::{Map, Value};
 
@@ -141,15 +141,17 @@ fn with_unit(key: &str, value: &Value) -> String {
             "transferred" | "remaining" | "total" | "page-size" | "cache-size" | "compressed-size"
         );
     match (key, number) {
-        ("dirty-pages-rate", Some(n)) => format!("{n} pages/s"),
-        ("pages-per-second", Some(n)) => format!("{n} pages/s"),
+        ("dirty-pages-rate", Some(n)) => format!("{n}{NBSP}pages/s"),
+        ("pages-per-second", Some(n)) => format!("{n}{NBSP}pages/s"),
         ("mbps", _) => value
             .as_f64()
-            .map(|f| format!("{f:.2} Mbps"))
+            .map(|f| format!("{f:.2}{NBSP}Mbps"))
             .unwrap_or(raw),
         ("cpu-throttle-percentage", Some(n)) => format!("{n}%"),
-        (k, Some(n)) if k.ends_with("time") && !k.starts_with("dirty-limit") => format!("{n} ms"),
-        (k, Some(n)) if k.starts_with("dirty-limit") => format!("{n} us"),
+        (k, Some(n)) if k.ends_with("time") && !k.starts_with("dirty-limit") => {
+            format!("{n}{NBSP}ms")
+        }
+        (k, Some(n)) if k.starts_with("dirty-limit") => format!("{n}{NBSP}us"),
         (_, Some(n)) if is_bytes => size(n),
         _ => match value.as_f64() {
             Some(f) if !value.is_i64() && !value.is_u64() => format!("{f:.2}"),
@@ -206,9 +208,11 @@ fn parameter_value(key: &str, value: &Value) -> Text {
             format!("{}/s", size(n))
         }
         "xbzrle-cache-size" => size(n),
-        "vcpu-dirty-limit" => format!("{n} MB/s"),
-        "downtime-limit" | "x-checkpoint-delay" | "x-vcpu-dirty-limit-period" => format!("{n} ms"),
-        k if k.starts_with("announce-") && k != "announce-rounds" => format!("{n} ms"),
+        "vcpu-dirty-limit" => format!("{n}{NBSP}MB/s"),
+        "downtime-limit" | "x-checkpoint-delay" | "x-vcpu-dirty-limit-period" => {
+            format!("{n}{NBSP}ms")
+        }
+        k if k.starts_with("announce-") && k != "announce-rounds" => format!("{n}{NBSP}ms"),
         k if k.contains("throttle") && !k.ends_with("tailslow") => format!("{n}%"),
         _ => n.to_string(),
     };

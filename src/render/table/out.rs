@@ -1,6 +1,7 @@
 //! The page a table renderer writes: headings, sentences and grids, laid out
 //! with comfy-table at a fixed width.
 
+use super::fmt::NBSP;
 use super::layout::{column_minimums, column_widths, readable_width, wrap};
 use super::TableStyle;
 use comfy_table::{
@@ -211,9 +212,12 @@ impl Out {
         // are wrapped here (at spaces, else after `/`, `-`, `,`) and
         // comfy-table is told the widths, so it never has to break text.
         let widths = column_widths(grid, usize::from(self.style.width));
-        let fit = |column: usize, text: &str| match widths.as_ref().and_then(|w| w.get(column)) {
-            Some(&width) => wrap(text, width),
-            None => text.to_string(),
+        let fit = |column: usize, text: &str| {
+            match widths.as_ref().and_then(|w| w.get(column)) {
+                Some(&width) => wrap(text, width),
+                None => text.to_string(),
+            }
+            .replace(NBSP, " ")
         };
         let mut table = Table::new();
         table.force_no_tty();

@@ -1,6 +1,6 @@
 //! `info pci`: a device per row, bridges followed by what sits behind them.
 
-use super::fmt::{field, flag, int, list, size, text_or_dash, NONE};
+use super::fmt::{field, flag, int, list, size, text_or_dash, NBSP, NONE};
 use super::out::{Grid, Out};
 use serde_json::Value;
 
@@ -87,7 +87,7 @@ fn irq(device: &Value) -> String {
         Some(pin) => {
             let letter = char::from(b'A' + (pin - 1) as u8);
             match int(device, "irq") {
-                Some(line) => format!("INT{letter}, IRQ {line}"),
+                Some(line) => format!("INT{letter}, IRQ{NBSP}{line}"),
                 None => format!("INT{letter}"),
             }
         }
