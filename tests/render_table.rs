@@ -385,6 +385,7 @@ fn identities(renderer: &str, reply: &Value) -> Vec<String> {
         "cpus" => &["thread-id"],
         "mice" => &["name"],
         "iothreads" => &["id"],
+        "tpm" => &["id"],
         "memdev" => &["id"],
         "memory-devices" => &["data", "id"],
         "hotpluggable-cpus" => &["qom-path"],

@@ -7,7 +7,8 @@ Starts QEMU itself (paused, loopback only, free ports picked at run time) with
 a qcow2 disk, an IDE cdrom, VNC with one connected client (raw RFB 3.8
 handshake, security None), SPICE with two separate sessions of two channels
 each (main + inputs), virtio-balloon, usb-tablet, chardevs, a netdev + NIC,
-an iothread, a memory backend plugged as a DIMM, -name and -uuid.  Each file
+an iothread, a memory backend plugged as a DIMM, -name and -uuid, and a
+TPM (tpm-tis on an swtpm emulator) when swtpm is installed.  Each file
 written under tests/data/table/VERSION/ is
     {"calls": [QMP commands], "replies": [return value or {"error": ...}]}
 Variants: NAME-noclients (before any client connected), NAME-running /
@@ -16,6 +17,7 @@ SPICE, VNC or balloon.
 """
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -101,6 +103,29 @@ def start_qemu(qemu, tmp, extra):
         proc.kill()
         sys.stderr.write(proc.stderr.read().decode(errors="replace"))
         raise
+
+
+def start_swtpm(tmp):
+    """A TPM 2.0 emulator for -tpmdev emulator; None without swtpm."""
+    if not shutil.which("swtpm"):
+        print("note: swtpm is not installed; the TPM list will be empty", file=sys.stderr)
+        return None, []
+    state = os.path.join(tmp, "tpm")
+    os.makedirs(state, exist_ok=True)
+    ctrl = os.path.join(tmp, "swtpm.sock")
+    proc = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
+                             "--ctrl", f"type=unixio,path={ctrl}", "--terminate"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(ctrl):
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        raise SystemExit("swtpm never made its socket")
+    return proc, ["-chardev", f"socket,id=chrtpm,path={ctrl}",
+                  "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                  "-device", "tpm-tis,tpmdev=tpm0,id=tpmdev0"]
 
 
 def vnc_client(port):
@@ -206,7 +231,8 @@ def main():
     spice_port = int(os.environ.get("CAPTURE_SPICE_PORT") or free_port())
     vnc_port = int(os.environ.get("CAPTURE_VNC_PORT") or free_port(5910, 6000))
     ws_port = int(os.environ.get("CAPTURE_WEBSOCKET_PORT") or free_port())
-    proc, qmp = start_qemu(qemu, tmp, [
+    swtpm, tpm_args = start_swtpm(tmp)
+    proc, qmp = start_qemu(qemu, tmp, tpm_args + [
         "-m", "128M,slots=2,maxmem=512M", "-smp", "2,maxcpus=4",
         "-name", "table-demo", "-uuid", "5b2f1c3e-8d4a-4e7b-9c61-0a1b2c3d4e5f",
         "-blockdev", f"driver=file,filename={disk},node-name=disk0-file",
@@ -272,6 +298,9 @@ def main():
             c.close()
         proc.kill()
         proc.wait()
+        if swtpm:
+            swtpm.kill()
+            swtpm.wait()
 
     proc, qmp = start_qemu(qemu, tmp, [])
     try:
@@ -279,6 +308,8 @@ def main():
         s.save("spice-absent", "query-spice")
         s.save("vnc-absent", "query-vnc-servers")
         s.save("balloon-absent", "query-balloon")
+        s.save("tpm-absent", "query-tpm")
+        s.save("block-absent", "query-block", "query-named-block-nodes")
     finally:
         proc.kill()
         proc.wait()
