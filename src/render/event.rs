@@ -23,13 +23,9 @@ fn timestamp(event: &Value) -> Option<String> {
     let ts = event.get("timestamp")?;
     let seconds = ts.get("seconds")?.as_i64()?;
     let micros = ts.get("microseconds")?.as_i64()?.clamp(0, 999_999);
-<<<<<<< HEAD
     let when = Local
         .timestamp_opt(seconds, (micros * 1000) as u32)
         .single()?;
-=======
-    let when = Local.timestamp_opt(seconds, (micros * 1000) as u32).single()?;
->>>>>>> tables
     Some(when.format("%H:%M:%S%.3f").to_string())
 }
 
@@ -48,15 +44,11 @@ fn scalar(v: &Value) -> String {
 /// `host:port` of a SPICE (`port`) or VNC (`service`) endpoint.
 fn endpoint(v: &Value) -> String {
     let host = s(v, "host");
-<<<<<<< HEAD
     let port = v
         .get("port")
         .or_else(|| v.get("service"))
         .map(scalar)
         .unwrap_or_else(|| "?".into());
-=======
-    let port = v.get("port").or_else(|| v.get("service")).map(scalar).unwrap_or_else(|| "?".into());
->>>>>>> tables
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -65,7 +57,6 @@ fn endpoint(v: &Value) -> String {
 }
 
 const SPICE_CHANNELS: [&str; 12] = [
-<<<<<<< HEAD
     "unknown",
     "main",
     "display",
@@ -77,9 +68,6 @@ const SPICE_CHANNELS: [&str; 12] = [
     "smartcard",
     "usbredir",
     "port",
-=======
-    "unknown", "main", "display", "inputs", "cursor", "playback", "record", "tunnel", "smartcard", "usbredir", "port",
->>>>>>> tables
     "webdav",
 ];
 
@@ -95,14 +83,10 @@ pub fn spice_channel_name(channel_type: i64) -> String {
 
 fn describe(name: &str, data: &Value) -> String {
     match name {
-<<<<<<< HEAD
         "SPICE_CONNECTED"
         | "SPICE_INITIALIZED"
         | "SPICE_DISCONNECTED"
         | "SPICE_MIGRATE_COMPLETED" => spice(data),
-=======
-        "SPICE_CONNECTED" | "SPICE_INITIALIZED" | "SPICE_DISCONNECTED" | "SPICE_MIGRATE_COMPLETED" => spice(data),
->>>>>>> tables
         "VNC_CONNECTED" | "VNC_INITIALIZED" | "VNC_DISCONNECTED" => vnc(data),
         "STOP" | "RESUME" | "POWERDOWN" => String::new(),
         "RESET" | "SHUTDOWN" => {
@@ -111,7 +95,6 @@ fn describe(name: &str, data: &Value) -> String {
                 Some(false) => "by the host",
                 None => "",
             };
-<<<<<<< HEAD
             let reason = data
                 .get("reason")
                 .and_then(Value::as_str)
@@ -123,10 +106,6 @@ fn describe(name: &str, data: &Value) -> String {
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ")
-=======
-            let reason = data.get("reason").and_then(Value::as_str).map(|r| format!("({r})")).unwrap_or_default();
-            [who, reason.as_str()].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>().join(" ")
->>>>>>> tables
         }
         "DEVICE_DELETED" => match data.get("device").and_then(Value::as_str) {
             Some(id) => format!("device {id} ({})", s(data, "path")),
@@ -173,16 +152,12 @@ fn spice(data: &Value) -> String {
     let empty = Value::Null;
     let client = data.get("client").unwrap_or(&empty);
     let server = data.get("server").unwrap_or(&empty);
-<<<<<<< HEAD
     let mut text = format!(
         "client {} -> server {} ({})",
         endpoint(client),
         endpoint(server),
         s(client, "family")
     );
-=======
-    let mut text = format!("client {} -> server {} ({})", endpoint(client), endpoint(server), s(client, "family"));
->>>>>>> tables
     if let Some(t) = client.get("channel-type").and_then(Value::as_i64) {
         text.push_str(&format!(
             " session {} channel {}:{}",
@@ -201,16 +176,12 @@ fn vnc(data: &Value) -> String {
     let empty = Value::Null;
     let client = data.get("client").unwrap_or(&empty);
     let server = data.get("server").unwrap_or(&empty);
-<<<<<<< HEAD
     let mut text = format!(
         "client {} -> server {} ({})",
         endpoint(client),
         endpoint(server),
         s(client, "family")
     );
-=======
-    let mut text = format!("client {} -> server {} ({})", endpoint(client), endpoint(server), s(client, "family"));
->>>>>>> tables
     if let Some(auth) = server.get("auth").and_then(Value::as_str) {
         text.push_str(&format!(" auth {auth}"));
     }
@@ -233,15 +204,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-<<<<<<< HEAD
                 let key = if prefix.is_empty() {
                     k.clone()
                 } else {
                     format!("{prefix}.{k}")
                 };
-=======
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
->>>>>>> tables
                 flatten(&key, child, out);
             }
         }
@@ -258,13 +225,9 @@ mod tests {
     fn line(v: Value) -> String {
         // Drop the local-time prefix; it depends on the machine's zone.
         let l = event_line(&v);
-<<<<<<< HEAD
         l.split_once(' ')
             .map(|(_, rest)| rest.to_string())
             .unwrap_or(l)
-=======
-        l.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap_or(l)
->>>>>>> tables
     }
 
     #[test]
@@ -272,7 +235,6 @@ mod tests {
         let ev = json!({"event": "SPICE_CONNECTED", "timestamp": {"seconds": 1, "microseconds": 388000},
             "data": {"server": {"port": "5920", "family": "ipv4", "host": "127.0.0.1"},
                      "client": {"port": "52873", "family": "ipv4", "host": "127.0.0.1"}}});
-<<<<<<< HEAD
         assert_eq!(
             line(ev.clone()),
             "SPICE_CONNECTED client 127.0.0.1:52873 -> server 127.0.0.1:5920 (ipv4)"
@@ -281,10 +243,6 @@ mod tests {
             .split(' ')
             .next()
             .is_some_and(|t| t.len() == 12 && t.ends_with(".388")));
-=======
-        assert_eq!(line(ev.clone()), "SPICE_CONNECTED client 127.0.0.1:52873 -> server 127.0.0.1:5920 (ipv4)");
-        assert!(event_line(&ev).split(' ').next().is_some_and(|t| t.len() == 12 && t.ends_with(".388")));
->>>>>>> tables
         let init = json!({"event": "SPICE_INITIALIZED", "data": {
             "server": {"auth": "none", "port": "5920", "family": "ipv4", "host": "127.0.0.1"},
             "client": {"port": "52873", "family": "ipv4", "channel-type": 1, "connection-id": 1804289383,
@@ -298,7 +256,6 @@ mod tests {
     #[test]
     fn dedicated_wording_and_generic_fallback() {
         assert_eq!(line(json!({"event": "STOP"})), "STOP");
-<<<<<<< HEAD
         assert_eq!(
             line(json!({"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}})),
             "SHUTDOWN by the host (host-qmp-quit)"
@@ -321,13 +278,6 @@ mod tests {
             line(json!({"event": "X", "data": {"a": {"b": 1}}})),
             "X a.b=1"
         );
-=======
-        assert_eq!(line(json!({"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}})), "SHUTDOWN by the host (host-qmp-quit)");
-        assert_eq!(line(json!({"event": "BALLOON_CHANGE", "data": {"actual": 1073741824}})), "BALLOON_CHANGE guest memory now 1024 MiB");
-        assert_eq!(line(json!({"event": "DEVICE_DELETED", "data": {"device": "n1", "path": "/machine/peripheral/n1"}})), "DEVICE_DELETED device n1 (/machine/peripheral/n1)");
-        assert_eq!(line(json!({"event": "NIC_RX_FILTER_CHANGED", "data": {"name": "n1", "path": "/p"}})), "NIC_RX_FILTER_CHANGED name=n1 path=/p");
-        assert_eq!(line(json!({"event": "X", "data": {"a": {"b": 1}}})), "X a.b=1");
->>>>>>> tables
         assert_eq!(spice_channel_name(11), "webdav");
         assert_eq!(spice_channel_name(42), "42");
     }
