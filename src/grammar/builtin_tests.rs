@@ -6,27 +6,7 @@ use super::{ArgKind, Entry, Grammar, Profile, QmpMapping, Table};
 use serde_json::Value;
 
 /// The routines `src/translate/special.rs` implements.
-const SPECIAL_ROUTINES: &[&str] = &[
-    "change",
-    "sendkey",
-    "mouse_move",
-    "mouse_button",
-    "object_add",
-    "chardev_add",
-    "chardev_change",
-    "migrate_set_parameter",
-    "migrate",
-    "qom_set",
-    "nbd_server_start",
-    "device_add",
-    "netdev_add",
-    "announce_self",
-    "block_set_io_throttle",
-    "calc_dirty_rate",
-    "dump_guest_memory",
-    "memsave",
-    "qom_list",
-];
+const SPECIAL_ROUTINES: &[&str] = crate::translate::special::ROUTINES;
 
 fn grammar() -> &'static Grammar {
     match Grammar::builtin() {

@@ -12,6 +12,32 @@ pub fn needs_schema(name: &str) -> bool {
     matches!(name, "object_add" | "netdev_add" | "migrate_set_parameter")
 }
 
+/// Every routine a grammar entry may name with `qmp: special NAME`.
+pub const ROUTINES: &[&str] = &[
+    "announce_self",
+    "block_set_io_throttle",
+    "calc_dirty_rate",
+    "change",
+    "chardev_add",
+    "chardev_change",
+    "device_add",
+    "dump_guest_memory",
+    "expire_password",
+    "memsave",
+    "migrate",
+    "migrate_set_parameter",
+    "mouse_button",
+    "mouse_move",
+    "nbd_server_start",
+    "netdev_add",
+    "object_add",
+    "qom_list",
+    "qom_set",
+    "qom_tree",
+    "sendkey",
+    "set_password",
+];
+
 pub fn translate(
     name: &str,
     entry: &Entry,
@@ -54,6 +80,8 @@ pub fn translate(
             )],
         )),
         "calc_dirty_rate" => calc_dirty_rate(args),
+        "set_password" => password(args, "set_password"),
+        "expire_password" => password(args, "expire_password"),
         "dump_guest_memory" => dump_guest_memory(args),
         "change" => change(args, facts),
         "sendkey" => sendkey(args),
@@ -123,6 +151,36 @@ pub fn throttle_args(args: &Args, key: &str) -> Value {
         out.insert(limit.into(), json!(args.int(limit).unwrap_or(0)));
     }
     Value::Object(out)
+}
+
+/// `set_password` / `expire_password`: QEMU checks the protocol (and the
+/// action when connected) itself, and passes `-d DISPLAY` for VNC only.
+fn password(args: &Args, command: &str) -> Result<Plan, TranslateError> {
+    let protocol = args.str("protocol").unwrap_or_default();
+    if !matches!(protocol, "vnc" | "spice") {
+        return Err(refused(format!(
+            "Error: invalid parameter value: {protocol}\n"
+        )));
+    }
+    let mut out = Map::new();
+    out.insert("protocol".into(), json!(protocol));
+    if command == "set_password" {
+        out.insert("password".into(), json!(args.str("password")));
+        if let Some(connected) = args.str("connected") {
+            if !matches!(connected, "keep" | "disconnect" | "fail") {
+                return Err(refused(format!(
+                    "Error: invalid parameter value: {connected}\n"
+                )));
+            }
+            out.insert("connected".into(), json!(connected));
+        }
+    } else {
+        out.insert("time".into(), json!(args.str("time")));
+    }
+    if let (Some(display), "vnc") = (args.str("display"), protocol) {
+        out.insert("display".into(), json!(display));
+    }
+    Ok(single(command, Value::Object(out)))
 }
 
 fn calc_dirty_rate(args: &Args) -> Result<Plan, TranslateError> {
