@@ -5,7 +5,9 @@
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
 
+pub mod compare;
 pub mod fixture;
+pub mod product;
 pub mod qemu;
 pub mod qmp_raw;
 pub mod rfb;

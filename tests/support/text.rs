@@ -70,7 +70,20 @@ pub fn line_diff(expected: &str, actual: &str) -> String {
     for line in a[a.len() - suffix..].iter().take(3) {
         out.push_str(&show(' ', line));
     }
-    out
+    cap_lines(out, MAX_DIFF_LINES)
+}
+
+/// Longest diff shown per comparison; the rest is summarised.
+const MAX_DIFF_LINES: usize = 120;
+
+fn cap_lines(text: String, max: usize) -> String {
+    let total = text.lines().count();
+    if total <= max {
+        return text;
+    }
+    let mut kept: String = text.split_inclusive('\n').take(max).collect();
+    kept.push_str(&format!("... ({} more diff lines)\n", total - max));
+    kept
 }
 
 /// One diff line; invisible differences (CR, trailing blanks, missing final
