@@ -13,7 +13,7 @@
 mod support;
 
 use support::compare::Tally;
-use support::product::{run_line, ProductRun};
+use support::product::{run_line_on, ProductRun};
 use support::text::mask_number_after;
 use support::{ids, Fixture};
 
@@ -218,10 +218,14 @@ fn read_only_differential(version: &str) {
                 prepare(&fx);
             }
         };
+        // Warm-up: some commands print one-time notes on first use (e.g. `info
+        // qdm` reports modules it fails to load), which no later run repeats.
+        reset();
+        fx.hmp_on_spare(line);
         reset();
         let native = fx.hmp_on_spare(line);
         reset();
-        match run_line(&fx.spare_connect_arg(), line, fx.dir()) {
+        match run_line_on(&fx, line) {
             Ok(run) => {
                 tally.compare(line, &native, &run.stdout, &product_notes(&run));
             }
@@ -338,7 +342,7 @@ fn state_change_differential(version: &str, actor: Actor) {
             let output = masked(&first, &first.hmp_on_spare(&line));
             tally.compare(command, &native, &output, "");
         } else {
-            match run_line(&first.spare_connect_arg(), &line, first.dir()) {
+            match run_line_on(&first, &line) {
                 Ok(run) => {
                     let output = masked(&first, &run.stdout);
                     tally.compare(command, &native, &output, &product_notes(&run));

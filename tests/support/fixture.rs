@@ -199,12 +199,37 @@ impl Fixture {
     /// the spare monitor's chardev as connected).
     pub fn hmp_on_spare(&self, line: &str) -> String {
         let run = || QmpClient::connect(&self.spare_qmp_socket, STARTUP_TIMEOUT)?.hmp(line);
-        run().unwrap_or_else(|e| {
+        let text = run().unwrap_or_else(|e| {
             panic!(
                 "QEMU {}: native HMP {line:?} on spare socket: {e}",
                 self.version
             )
-        })
+        });
+        self.wait_spare_idle();
+        text
+    }
+
+    /// Waits (bounded) until QEMU has noticed that the last client of the spare
+    /// QMP socket left, so later output does not depend on that race (`info
+    /// chardev` shows the spare monitor as connected until then).
+    pub fn wait_spare_idle(&self) {
+        let spare = format!("unix:{}", self.spare_qmp_socket.display());
+        let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let chardevs = self.qmp("query-chardev", json!({}));
+            let busy = chardevs.as_array().into_iter().flatten().any(|c| {
+                c["filename"]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with(&spare))
+            });
+            if !busy {
+                return;
+            }
+            if std::time::Instant::now() >= deadline {
+                panic!("QEMU {}: a client stays connected to {spare}", self.version);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The `return` value of a QMP command; panics on an error reply.

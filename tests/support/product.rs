@@ -1,5 +1,6 @@
 //! Running the built `qhmp` binary with a time limit, capturing its output.
 
+use super::Fixture;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +32,9 @@ impl ProductRun {
 
 /// The qhmp binary cargo built for this test run.
 pub fn qhmp_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_qhmp"))
+    std::env::var_os("FAKE_QHMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_qhmp")))
 }
 
 /// Runs `qhmp args…` with stdin closed. Output goes through files in
@@ -86,4 +89,12 @@ pub fn run_qhmp(args: &[String], scratch_dir: &Path) -> Result<ProductRun, Strin
 pub fn run_line(connect: &str, line: &str, scratch_dir: &Path) -> Result<ProductRun, String> {
     let args = ["--connect", connect, "--format", "classic", "-c", line].map(str::to_string);
     run_qhmp(&args, scratch_dir)
+}
+
+/// [`run_line`] against `fx`'s spare QMP socket, then waits until QEMU has seen
+/// qhmp disconnect (see [`Fixture::wait_spare_idle`]).
+pub fn run_line_on(fx: &Fixture, line: &str) -> Result<ProductRun, String> {
+    let run = run_line(&fx.spare_connect_arg(), line, fx.dir());
+    fx.wait_spare_idle();
+    run
 }

@@ -122,12 +122,12 @@ fn lcs_script<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
         if i < n && j < m && a[i] == b[j] {
             script.push((' ', a[i]));
             (i, j) = (i + 1, j + 1);
-        } else if j < m && (i == n || table[i * (m + 1) + j + 1] >= table[(i + 1) * (m + 1) + j]) {
-            script.push(('+', b[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || table[(i + 1) * (m + 1) + j] >= table[i * (m + 1) + j + 1]) {
             script.push(('-', a[i]));
             i += 1;
+        } else {
+            script.push(('+', b[j]));
+            j += 1;
         }
     }
     script
