@@ -32,9 +32,7 @@ impl ProductRun {
 
 /// The qhmp binary cargo built for this test run.
 pub fn qhmp_binary() -> PathBuf {
-    std::env::var_os("FAKE_QHMP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_qhmp")))
+    PathBuf::from(env!("CARGO_BIN_EXE_qhmp"))
 }
 
 /// Runs `qhmp args…` with stdin closed. Output goes through files in
