@@ -3,11 +3,15 @@
 use super::Fixture;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long one qhmp run may take before it is killed.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// After this many timed-out runs, further runs fail at once, so a hanging
+/// qhmp costs minutes, not hours, over a long list of command lines.
+const MAX_TIMEOUTS: usize = 3;
+static TIMEOUTS: AtomicUsize = AtomicUsize::new(0);
 
 /// What one qhmp process did.
 #[derive(Debug, Clone)]
@@ -38,6 +42,11 @@ pub fn qhmp_binary() -> PathBuf {
 /// Runs `qhmp args…` with stdin closed. Output goes through files in
 /// `scratch_dir` so a large output cannot block the child on a full pipe.
 pub fn run_qhmp(args: &[String], scratch_dir: &Path) -> Result<ProductRun, String> {
+    if TIMEOUTS.load(Ordering::Relaxed) >= MAX_TIMEOUTS {
+        return Err(format!(
+            "not run: qhmp already timed out {MAX_TIMEOUTS} times"
+        ));
+    }
     static RUNS: AtomicU64 = AtomicU64::new(0);
     let stamp = format!(
         "{}-{}",
@@ -63,6 +72,7 @@ pub fn run_qhmp(args: &[String], scratch_dir: &Path) -> Result<ProductRun, Strin
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
+                TIMEOUTS.fetch_add(1, Ordering::Relaxed);
                 break (None, true);
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
