@@ -1,0 +1,399 @@
+//! The differential test of the product: every command line below is run by
+//! native QEMU (`human-monitor-command`) and by `qhmp --format classic`, and the
+//! texts must be byte-identical (CR LF normalised).
+//!
+//! * Read-only lines run on one fixture: natively through a fresh connection on
+//!   the spare QMP socket, then through qhmp on that same socket, so both see
+//!   the same monitor state (e.g. which monitor chardevs are connected).
+//! * State-changing lines run on two identical fixtures: qhmp on one, native
+//!   QEMU on the other; their outputs and the following native `info` outputs
+//!   must agree once per-instance values (paths, ports, node names, thread ids)
+//!   are masked.
+
+mod support;
+
+use support::compare::Tally;
+use support::product::{run_line_on, ProductRun};
+use support::text::mask_number_after;
+use support::{ids, Fixture};
+
+/// A command line plus an optional action run on the fixture before each side
+/// executes it (e.g. filling the ring buffer that `ringbuf_read` drains).
+struct Case {
+    line: String,
+    prepare: Option<fn(&Fixture)>,
+}
+
+fn case(line: impl Into<String>) -> Case {
+    Case {
+        line: line.into(),
+        prepare: None,
+    }
+}
+
+/// Bytes that exercise `ringbuf_read`'s escaping: control characters, ESC,
+/// backslash, DEL, multi-byte UTF-8, an invalid byte, tab and newline.
+const RINGBUF_SAMPLE: &[u8] = b"hello\x01\x1b[0m \\ \x7f caf\xc3\xa9 \xff\tend\n";
+
+fn fill_ringbuf(fx: &Fixture) {
+    fx.ringbuf_write_bytes(ids::RINGBUF, RINGBUF_SAMPLE);
+}
+
+fn fill_ringbuf_split_utf8(fx: &Fixture) {
+    fx.ringbuf_write_bytes(ids::RINGBUF, "ab\u{e9}cd".as_bytes());
+}
+
+/// Empties the ring buffer so each side reads exactly what `prepare` wrote.
+fn drain_ringbuf(fx: &Fixture) {
+    let args = serde_json::json!({"device": ids::RINGBUF, "size": 1 << 16, "format": "base64"});
+    fx.qmp("ringbuf-read", args);
+}
+
+/// Every QMP-backed `info` subcommand of `version` with sensible arguments.
+fn qmp_backed_info(version: &str) -> Vec<String> {
+    let virtio = ids::BALLOON_VIRTIO_PATH;
+    let mut lines: Vec<String> = [
+        "info version",
+        "info name",
+        "info uuid",
+        "info status",
+        "info kvm",
+        "info chardev",
+        "info block",
+        "info block -n",
+        "info block -v",
+        "info block -n -v",
+        "info block disk0",
+        "info block ide1-cd0",
+        "info block nosuch",
+        "info blockstats",
+        "info block-jobs",
+        "info cpus",
+        "info irq",
+        "info pic",
+        "info pci",
+        "info jit",
+        "info numa",
+        "info usb",
+        "info mice",
+        "info vnc",
+        "info spice",
+        "info balloon",
+        "info migrate",
+        "info migrate_capabilities",
+        "info migrate_parameters",
+        "info roms",
+        "info ramblock",
+        "info trace-events",
+        "info trace-events vnc_client*",
+        "info tpm",
+        "info memdev",
+        "info memory-devices",
+        "info memory_size_summary",
+        "info hotpluggable-cpus",
+        "info iothreads",
+        "info dump",
+        "info vm-generation-id",
+        "info sev",
+        "info sgx",
+        "info replay",
+        "info dirty_rate",
+        "info vcpu_dirty_limit",
+        "info stats vm",
+        "info stats vcpu",
+        "info stats vcpu * tcg",
+        "info virtio",
+        "info rocker nosuch",
+        "info rocker-ports nosuch",
+        "info rocker-of-dpa-flows nosuch",
+        "info rocker-of-dpa-groups nosuch",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    lines.extend([
+        format!("info virtio-status {virtio}"),
+        format!("info virtio-queue-status {virtio} 0"),
+        format!("info virtio-queue-element {virtio} 0"),
+        format!("info virtio-vhost-queue-status {virtio} 0"),
+    ]);
+    let only: &[&str] = match version {
+        "7.2" => &["info profile", "info rdma", "info opcount"],
+        _ => &["info cryptodev"],
+    };
+    lines.extend(only.iter().map(|s| s.to_string()));
+    lines
+}
+
+/// `info` subcommands QEMU implements in HMP only (qhmp passes them through).
+fn hmp_only_info(version: &str) -> Vec<String> {
+    // `info history` is left out: it shows per-monitor state by design.
+    let mut lines: Vec<String> = [
+        "info network",
+        "info registers",
+        "info registers -a",
+        "info lapic",
+        "info tlb",
+        "info mem",
+        "info mtree",
+        "info mtree -f",
+        "info sync-profile",
+        "info usbhost",
+        "info capture",
+        "info snapshots",
+        "info usernet",
+        "info qtree",
+        "info qdm",
+        "info qom-tree",
+        "info qom-tree /machine/peripheral",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    if version != "7.2" {
+        lines.push("info qtree -b".to_string());
+    }
+    lines
+}
+
+/// Other read-only commands, local ones (help, print) and error paths.
+fn other_queries() -> Vec<Case> {
+    let mut cases: Vec<Case> = [
+        "qom-list /",
+        "qom-list /machine/peripheral",
+        "qom-list /nosuch",
+        "qom-get /machine type",
+        "qom-get /machine/peripheral/nic0 mac",
+        "qom-get /objects/mem0 size",
+        "qom-get /machine/unattached/device[0] feature-words",
+        "qom-get /machine/peripheral/nic0 nosuch",
+        "ringbuf_read ring0 100",
+        "ringbuf_read nosuch 10",
+        "help",
+        "help info",
+        "help block_resize",
+        "info",
+        "print 1+2*3",
+        "p/x 255",
+        "nosuch",
+        "info nosuch",
+        "block_resize",
+        "block_resize disk0 12x",
+        "eject",
+    ]
+    .into_iter()
+    .map(case)
+    .collect();
+    cases.push(Case {
+        line: "ringbuf_read ring0 100".into(),
+        prepare: Some(fill_ringbuf),
+    });
+    cases.push(Case {
+        line: "ringbuf_read ring0 3".into(),
+        prepare: Some(fill_ringbuf_split_utf8),
+    });
+    cases
+}
+
+/// How qhmp's run compares: its stdout is the text; the rest is context.
+fn product_notes(run: &ProductRun) -> String {
+    let mut notes = format!("qhmp {}", run.status_text());
+    if !run.stderr.trim().is_empty() {
+        notes.push_str(&format!("; stderr:\n{}", run.stderr.trim_end()));
+    }
+    notes
+}
+
+fn read_only_differential(version: &str) {
+    let Some(fx) = Fixture::start(version) else {
+        return;
+    };
+    let mut cases: Vec<Case> = qmp_backed_info(version).into_iter().map(case).collect();
+    cases.extend(hmp_only_info(version).into_iter().map(case));
+    cases.extend(other_queries());
+
+    let mut tally = Tally::new(version);
+    for Case { line, prepare } in &cases {
+        let reset = || {
+            if let Some(prepare) = prepare {
+                drain_ringbuf(&fx);
+                prepare(&fx);
+            }
+        };
+        // Warm-up: some commands print one-time notes on first use (e.g. `info
+        // qdm` reports modules it fails to load), which no later run repeats.
+        reset();
+        fx.hmp_on_spare(line);
+        reset();
+        let native = fx.hmp_on_spare(line);
+        reset();
+        match run_line_on(&fx, line) {
+            Ok(run) => {
+                tally.compare(line, &native, &run.stdout, &product_notes(&run));
+            }
+            Err(e) => tally.broken(line, &e),
+        }
+    }
+    tally.finish("commands");
+}
+
+/// One state-changing command and the native `info` lines that show its effect.
+struct Step {
+    command: &'static str,
+    observe: &'static [&'static str],
+}
+
+const fn step(command: &'static str, observe: &'static [&'static str]) -> Step {
+    Step { command, observe }
+}
+
+/// Applied in order to both fixtures. `$DIR` is each fixture's temp dir.
+/// `cont`/`stop` come last: a running guest changes much other state.
+const STEPS: &[Step] = &[
+    step("eject ide1-cd0", &["info block ide1-cd0"]),
+    step("change ide1-cd0 $DIR/cd2.iso raw", &["info block ide1-cd0"]),
+    step("eject -f ide1-cd0", &["info block ide1-cd0"]),
+    step("change ide1-cd0 $DIR/cd.iso", &["info block ide1-cd0"]),
+    step(
+        "change ide1-cd0 $DIR/missing.iso raw",
+        &["info block ide1-cd0"],
+    ),
+    step("block_resize disk0 128M", &["info block -v disk0"]),
+    step("block_resize nosuch 1G", &[]),
+    step(
+        "drive_add 0 if=none,file=$DIR/cd2.iso,format=raw,id=extra0",
+        &["info block"],
+    ),
+    step("set_link nic0 off", &["info network"]),
+    step("set_link net0 on", &["info network"]),
+    step("set_link nosuch off", &[]),
+    step("balloon 100", &["info balloon"]),
+    step("set_password vnc secret", &["info vnc"]),
+    step("set_password spice secret", &["info spice"]),
+    step("expire_password vnc now", &["info vnc"]),
+    step("expire_password spice +60", &["info spice"]),
+    step("device_add usb-mouse,id=mouse1", &["info mice", "info usb"]),
+    step("device_del mouse1", &["info mice", "info usb"]),
+    step("device_add nosuch-device", &[]),
+    step("netdev_add user,id=net1", &["info network"]),
+    step("netdev_del net1", &["info network"]),
+    step("chardev-add ringbuf,id=ring1,size=4096", &["info chardev"]),
+    step("chardev-remove ring1", &["info chardev"]),
+    step("object_add iothread,id=io1", &["info iothreads"]),
+    step("object_del io1", &["info iothreads"]),
+    step(
+        "qom-set /objects/iothread0 poll-max-ns 1000",
+        &["info iothreads"],
+    ),
+    step(
+        "migrate_set_parameter max-bandwidth 100M",
+        &["info migrate_parameters"],
+    ),
+    step(
+        "migrate_set_parameter downtime-limit 500",
+        &["info migrate_parameters"],
+    ),
+    step(
+        "migrate_set_capability xbzrle on",
+        &["info migrate_capabilities"],
+    ),
+    step("migrate_set_capability nosuch on", &[]),
+    step("screendump $DIR/screen.ppm", &[]),
+    step("sendkey ctrl-alt-f1", &[]),
+    step("sendkey nosuchkey", &[]),
+    step(
+        "ringbuf_write ring0 \"hello\\nworld \\\\ \\\"quoted\\\"\"",
+        &[],
+    ),
+    step("ringbuf_read ring0 100", &[]),
+    step("cont", &["info status"]),
+    step("stop", &["info status"]),
+];
+
+/// Masks what legitimately differs between two fixture instances.
+fn masked(fx: &Fixture, text: &str) -> String {
+    let text = fx.mask_instance(text);
+    let text = mask_number_after(&text, "#block");
+    mask_number_after(&text, "thread_id=")
+}
+
+/// Who executes the state-changing commands on the first fixture.
+#[derive(Clone, Copy, PartialEq)]
+enum Actor {
+    Qhmp,
+    /// Native HMP on both fixtures: proves the masking and the fixture's
+    /// determinism, so a product mismatch cannot be a harness artefact.
+    Native,
+}
+
+fn state_change_differential(version: &str, actor: Actor) {
+    let Some(first) = Fixture::start(version) else {
+        return;
+    };
+    let native_fx = Fixture::launch(version);
+    let mut tally = Tally::new(version);
+    let dir_of =
+        |fx: &Fixture, command: &str| command.replace("$DIR", &fx.dir().display().to_string());
+    for Step { command, observe } in STEPS {
+        let native = masked(
+            &native_fx,
+            &native_fx.hmp_on_spare(&dir_of(&native_fx, command)),
+        );
+        let line = dir_of(&first, command);
+        if actor == Actor::Native {
+            let output = masked(&first, &first.hmp_on_spare(&line));
+            tally.compare(command, &native, &output, "");
+        } else {
+            match run_line_on(&first, &line) {
+                Ok(run) => {
+                    let output = masked(&first, &run.stdout);
+                    tally.compare(command, &native, &output, &product_notes(&run));
+                }
+                Err(e) => tally.broken(command, &e),
+            }
+        }
+        for info in observe.iter() {
+            let expected = masked(&native_fx, &native_fx.hmp(info));
+            let actual = masked(&first, &first.hmp(info));
+            tally.compare(
+                &format!("{info}  (after `{command}`)"),
+                &expected,
+                &actual,
+                "",
+            );
+        }
+    }
+    let what = match actor {
+        Actor::Qhmp => "state-changing commands and their effects",
+        Actor::Native => "native-only state steps (harness determinism)",
+    };
+    tally.finish(what);
+}
+
+#[test]
+fn read_only_commands_match_qemu_7_2() {
+    read_only_differential("7.2");
+}
+
+#[test]
+fn read_only_commands_match_qemu_10_0() {
+    read_only_differential("10.0");
+}
+
+#[test]
+fn state_changes_match_qemu_7_2() {
+    state_change_differential("7.2", Actor::Qhmp);
+}
+
+#[test]
+fn state_changes_match_qemu_10_0() {
+    state_change_differential("10.0", Actor::Qhmp);
+}
+
+#[test]
+fn harness_state_steps_are_reproducible_7_2() {
+    state_change_differential("7.2", Actor::Native);
+}
+
+#[test]
+fn harness_state_steps_are_reproducible_10_0() {
+    state_change_differential("10.0", Actor::Native);
+}
