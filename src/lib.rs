@@ -22,5 +22,6 @@ pub mod qmp;
 pub mod render;
 pub mod repl;
 pub mod sim;
+pub mod train;
 pub mod translate;
 pub mod version;

@@ -63,6 +63,8 @@ pub enum Sub {
     Events(EventsArgs),
     /// Serve the built-in simulated QEMU to other QMP clients.
     Sim(SimArgs),
+    /// Guided lessons on a simulated QEMU (lists them without a NAME).
+    Train(TrainArgs),
     /// Print the man page (roff) generated from the grammar and these options.
     #[command(hide = true)]
     Man,
@@ -120,4 +122,14 @@ pub struct SimArgs {
     /// Where QMP clients connect: unix:PATH or tcp:127.0.0.1:PORT.
     #[arg(long, value_name = "ADDRESS")]
     pub listen: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The lesson to run.
+    #[arg(value_name = "NAME")]
+    pub lesson: Option<String>,
+    /// Run the lesson non-interactively with commands from standard input; exit 0 when its goal is reached.
+    #[arg(long)]
+    pub check: bool,
 }

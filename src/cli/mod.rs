@@ -6,6 +6,7 @@ mod events;
 mod exit;
 mod oneshot;
 mod proxy;
+mod train;
 
 pub use args::{Cli, Format};
 pub use events::EventFilter;
@@ -37,6 +38,7 @@ pub fn main() -> Exit {
         }
         Some(args::Sub::Proxy(args)) => proxy::run(&cli, args),
         Some(args::Sub::Sim(args)) => serve_simulator(&args.listen),
+        Some(args::Sub::Train(args)) => train::run(args),
         Some(args::Sub::Events(args)) => {
             let Some(runtime) = runtime(false) else {
                 return Exit::Connection;
@@ -97,7 +99,7 @@ fn session(cli: &Cli) -> Exit {
 
 /// A current-thread runtime for one-shot work; the interactive monitor needs
 /// a worker thread so events print while the prompt waits for a line.
-fn runtime(worker: bool) -> Option<tokio::runtime::Runtime> {
+pub(crate) fn runtime(worker: bool) -> Option<tokio::runtime::Runtime> {
     let built = if worker {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

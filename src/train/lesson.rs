@@ -12,12 +12,16 @@
 //! hint:      `eject ide1-cd0` opens the tray and removes the medium.
 //! ```
 //!
-//! `setup` lines are HMP commands run before the lesson starts. Every `goal`
+//! `setup` lines are HMP commands run before the lesson starts; `script`
+//! lines make things happen in the simulator first (`spice-connect HOST PORT`,
+//! `vnc-connect HOST PORT`). Every `goal`
 //! must hold at the end. A goal is `QMP-COMMAND PATH OP VALUE`: PATH walks the
 //! reply with `.member`, `[N]` and `[member=value]` (the first list element
 //! whose member has that value); OP is `==`, `!=`, `>=` or `<=`; VALUE is JSON
 //! (or a bare word, taken as a string). `PATH` may be `.` for the whole reply,
-//! and `absent` as VALUE asks that the path select nothing.
+//! and `absent` as VALUE asks that the path select nothing. Two pseudo
+//! queries look where QMP cannot: `event NAME == seen` (the simulator emitted
+//! it during the lesson) and `sim PATH` (passwords, link state, viewers).
 
 use serde_json::Value;
 
@@ -27,6 +31,8 @@ pub struct Lesson {
     pub title: String,
     pub situation: String,
     pub setup: Vec<String>,
+    /// Simulator happenings before the start (`vnc-connect HOST PORT`, …).
+    pub script: Vec<String>,
     pub goals: Vec<Goal>,
     pub hints: Vec<String>,
 }
@@ -56,6 +62,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, String> {
         title: String::new(),
         situation: String::new(),
         setup: Vec::new(),
+        script: Vec::new(),
         goals: Vec::new(),
         hints: Vec::new(),
     };
@@ -65,7 +72,9 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, String> {
             continue;
         }
         let at = |m: String| format!("{file}:{}: {m}", i + 1);
-        let (key, value) = line.split_once(':').ok_or_else(|| at("expected 'field: value'".into()))?;
+        let (key, value) = line
+            .split_once(':')
+            .ok_or_else(|| at("expected 'field: value'".into()))?;
         let value = value.trim().to_string();
         match key.trim() {
             "name" => lesson.name = value,
@@ -77,12 +86,17 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, String> {
                 lesson.situation.push_str(&value);
             }
             "setup" => lesson.setup.push(value),
+            "script" => lesson.script.push(value),
             "goal" => lesson.goals.push(parse_goal(&value).map_err(at)?),
             "hint" => lesson.hints.push(value),
             other => return Err(at(format!("unknown field '{other}'"))),
         }
     }
-    for (what, empty) in [("name", lesson.name.is_empty()), ("title", lesson.title.is_empty()), ("goal", lesson.goals.is_empty())] {
+    for (what, empty) in [
+        ("name", lesson.name.is_empty()),
+        ("title", lesson.title.is_empty()),
+        ("goal", lesson.goals.is_empty()),
+    ] {
         if empty {
             return Err(format!("{file}: expected a '{what}:' line"));
         }
@@ -92,8 +106,12 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, String> {
 
 fn parse_goal(text: &str) -> Result<Goal, String> {
     let mut parts = text.splitn(4, ' ').map(str::trim);
-    let (Some(query), Some(path), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("goal '{text}': expected 'QMP-COMMAND PATH OP VALUE'"));
+    let (Some(query), Some(path), Some(op), Some(value)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!(
+            "goal '{text}': expected 'QMP-COMMAND PATH OP VALUE'"
+        ));
     };
     let op = match op {
         "==" => Op::Eq,
@@ -106,7 +124,13 @@ fn parse_goal(text: &str) -> Result<Goal, String> {
         "absent" => None,
         v => Some(serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()))),
     };
-    Ok(Goal { query: query.into(), path: path.into(), op, expected, source: text.into() })
+    Ok(Goal {
+        query: query.into(),
+        path: path.into(),
+        op,
+        expected,
+        source: text.into(),
+    })
 }
 
 /// Follows a goal path through a reply.
@@ -125,10 +149,10 @@ pub fn select<'a>(reply: &'a Value, path: &str) -> Option<&'a Value> {
             let end = after.find(']')?;
             let selector = &after[..end];
             current = match selector.split_once('=') {
-                Some((member, value)) => current
-                    .as_array()?
-                    .iter()
-                    .find(|item| item.get(member).is_some_and(|v| v.as_str() == Some(value) || v.to_string() == value))?,
+                Some((member, value)) => current.as_array()?.iter().find(|item| {
+                    item.get(member)
+                        .is_some_and(|v| v.as_str() == Some(value) || v.to_string() == value)
+                })?,
                 None => current.get(selector.parse::<usize>().ok()?)?,
             };
             rest = &after[end + 1..];
@@ -166,10 +190,16 @@ mod tests {
     #[test]
     fn paths_select_members_indexes_and_matches() {
         let reply = json!([{"device": "drive0", "tray_open": false}, {"device": "ide1-cd0", "tray_open": true, "inserted": {"file": "a.iso"}}]);
-        assert_eq!(select(&reply, "[device=ide1-cd0].tray_open"), Some(&json!(true)));
+        assert_eq!(
+            select(&reply, "[device=ide1-cd0].tray_open"),
+            Some(&json!(true))
+        );
         assert_eq!(select(&reply, "[1].inserted.file"), Some(&json!("a.iso")));
         assert_eq!(select(&reply, "[0].inserted"), None);
-        assert_eq!(select(&json!({"status": "paused"}), "status"), Some(&json!("paused")));
+        assert_eq!(
+            select(&json!({"status": "paused"}), "status"),
+            Some(&json!("paused"))
+        );
         assert_eq!(select(&reply, "."), Some(&reply));
     }
 
@@ -188,8 +218,16 @@ mod tests {
 
     #[test]
     fn lesson_files_name_their_errors() {
-        assert!(parse("x.lesson", "name: a\ntitle: t\ngoal: query-status status == paused\n").is_ok());
-        assert!(parse("x.lesson", "name: a\ntitle: t\n").unwrap_err().contains("goal"));
-        assert!(parse("x.lesson", "name: a\nbogus: 1\n").unwrap_err().starts_with("x.lesson:2:"));
+        assert!(parse(
+            "x.lesson",
+            "name: a\ntitle: t\ngoal: query-status status == paused\n"
+        )
+        .is_ok());
+        assert!(parse("x.lesson", "name: a\ntitle: t\n")
+            .unwrap_err()
+            .contains("goal"));
+        assert!(parse("x.lesson", "name: a\nbogus: 1\n")
+            .unwrap_err()
+            .starts_with("x.lesson:2:"));
     }
 }

@@ -9,6 +9,8 @@ pub use lesson::{Goal, Lesson};
 
 use crate::monitor::{Monitor, MonitorError};
 use crate::qmp::{Client, ClientConfig, Event};
+use crate::sim::{Action, SimOptions, Simulator};
+use serde_json::{json, Value};
 use std::io::Write;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -18,10 +20,16 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     ("status.lesson", include_str!("lessons/status.lesson")),
     ("pause.lesson", include_str!("lessons/pause.lesson")),
     ("eject.lesson", include_str!("lessons/eject.lesson")),
-    ("change-medium.lesson", include_str!("lessons/change-medium.lesson")),
+    (
+        "change-medium.lesson",
+        include_str!("lessons/change-medium.lesson"),
+    ),
     ("resize.lesson", include_str!("lessons/resize.lesson")),
     ("spice.lesson", include_str!("lessons/spice.lesson")),
-    ("vnc-password.lesson", include_str!("lessons/vnc-password.lesson")),
+    (
+        "vnc-password.lesson",
+        include_str!("lessons/vnc-password.lesson"),
+    ),
     ("hotplug.lesson", include_str!("lessons/hotplug.lesson")),
     ("link.lesson", include_str!("lessons/link.lesson")),
     ("balloon.lesson", include_str!("lessons/balloon.lesson")),
@@ -31,7 +39,10 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
 
 /// Every lesson, in file order.
 pub fn lessons() -> Result<Vec<Lesson>, String> {
-    LESSON_FILES.iter().map(|(file, text)| lesson::parse(file, text)).collect()
+    LESSON_FILES
+        .iter()
+        .map(|(file, text)| lesson::parse(file, text))
+        .collect()
 }
 
 /// How a lesson ended.
@@ -50,12 +61,28 @@ pub trait Input {
 
 /// How long `--check` waits at the end for goals that need time to pass
 /// (a migration finishing).
-const SETTLE: Duration = Duration::from_secs(8);
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// Runs a lesson on a fresh simulator, writing the conversation to `out`.
-pub async fn run(lesson: &Lesson, input: &mut dyn Input, out: &mut dyn Write, check: bool) -> Result<Outcome, MonitorError> {
-    let sim = crate::sim::Simulator::new();
-    let client = Client::from_stream(sim.connect(), ClientConfig::default()).await.map_err(MonitorError::Connect)?;
+pub async fn run(
+    lesson: &Lesson,
+    input: &mut dyn Input,
+    out: &mut dyn Write,
+    check: bool,
+) -> Result<Outcome, MonitorError> {
+    // Real time (migrations progress), but no viewers wandering in unscripted.
+    let sim = Simulator::with_options(SimOptions {
+        manual_clock: false,
+        ambient_clients: false,
+    });
+    let client = Client::from_stream(sim.connect(), ClientConfig::default())
+        .await
+        .map_err(MonitorError::Connect)?;
+    for action in &lesson.script {
+        let action = script_action(action).map_err(MonitorError::Walk)?;
+        sim.script(action)
+            .map_err(|e| MonitorError::Walk(format!("lesson script: {e:?}")))?;
+    }
     let mut events = client.events();
     let mut monitor = Monitor::on_client(client.clone()).await?;
     for line in &lesson.setup {
@@ -66,16 +93,28 @@ pub async fn run(lesson: &Lesson, input: &mut dyn Input, out: &mut dyn Write, ch
     seen.clear();
     let _ = writeln!(out, "== {} ==\n{}\n", lesson.title, lesson.situation);
     if !check {
-        let _ = writeln!(out, "Type monitor commands; 'hint' for a hint, 'giveup' to stop.\n");
+        let _ = writeln!(
+            out,
+            "Type monitor commands; 'hint' for a hint, 'giveup' to stop.\n"
+        );
     }
-    let mut outcome = Outcome { solved: false, commands: 0, hints: 0 };
+    let mut outcome = Outcome {
+        solved: false,
+        commands: 0,
+        hints: 0,
+    };
     while let Some(line) = input.next_line() {
         let line = line.trim().to_string();
         match line.as_str() {
             "" => continue,
             "hint" => {
                 let hint = lesson.hints.get(outcome.hints).or(lesson.hints.last());
-                let _ = writeln!(out, "hint: {}", hint.map(String::as_str).unwrap_or("no hints for this lesson"));
+                let _ = writeln!(
+                    out,
+                    "hint: {}",
+                    hint.map(String::as_str)
+                        .unwrap_or("no hints for this lesson")
+                );
                 outcome.hints += 1;
                 continue;
             }
@@ -99,7 +138,7 @@ pub async fn run(lesson: &Lesson, input: &mut dyn Input, out: &mut dyn Write, ch
             }
         }
         drain(&mut events, &mut seen);
-        if goals_hold(lesson, &client, &seen).await? {
+        if goals_hold(lesson, &client, &sim, &seen).await? {
             outcome.solved = true;
             break;
         }
@@ -109,7 +148,7 @@ pub async fn run(lesson: &Lesson, input: &mut dyn Input, out: &mut dyn Write, ch
         let deadline = tokio::time::Instant::now() + SETTLE;
         while tokio::time::Instant::now() < deadline {
             drain(&mut events, &mut seen);
-            if goals_hold(lesson, &client, &seen).await? {
+            if goals_hold(lesson, &client, &sim, &seen).await? {
                 outcome.solved = true;
                 break;
             }
@@ -124,7 +163,11 @@ pub async fn run(lesson: &Lesson, input: &mut dyn Input, out: &mut dyn Write, ch
             let _ = writeln!(out, "  still to do: {}", goal.source);
         }
     }
-    let _ = writeln!(out, "Commands used: {}, hints used: {}", outcome.commands, outcome.hints);
+    let _ = writeln!(
+        out,
+        "Commands used: {}, hints used: {}",
+        outcome.commands, outcome.hints
+    );
     Ok(outcome)
 }
 
@@ -136,15 +179,29 @@ fn drain(events: &mut UnboundedReceiver<Event>, seen: &mut Vec<Event>) {
 
 /// Checks every goal against the simulator: `event NAME == seen` against the
 /// events emitted during the lesson, anything else through its QMP query.
-async fn goals_hold(lesson: &Lesson, client: &Client, seen: &[Event]) -> Result<bool, MonitorError> {
+async fn goals_hold(
+    lesson: &Lesson,
+    client: &Client,
+    sim: &Simulator,
+    seen: &[Event],
+) -> Result<bool, MonitorError> {
     for goal in &lesson.goals {
-        let holds = if goal.query == "event" {
+        let holds = if goal.query == "sim" {
+            goal.holds(&state_view(sim))
+        } else if goal.query == "event" {
             let happened = seen.iter().any(|e| e.name == goal.path);
             let mut state = serde_json::Map::new();
-            state.insert(goal.path.clone(), (if happened { "seen" } else { "unseen" }).into());
+            state.insert(
+                goal.path.clone(),
+                (if happened { "seen" } else { "unseen" }).into(),
+            );
             goal.holds(&serde_json::Value::Object(state))
         } else {
-            match client.execute(&goal.query, None).await.map_err(MonitorError::Transport)? {
+            match client
+                .execute(&goal.query, None)
+                .await
+                .map_err(MonitorError::Transport)?
+            {
                 Ok(reply) => goal.holds(&reply),
                 Err(_) => false,
             }
@@ -154,4 +211,53 @@ async fn goals_hold(lesson: &Lesson, client: &Client, seen: &[Event]) -> Result<
         }
     }
     Ok(true)
+}
+
+/// Simulator state that QMP does not show (passwords, link state, viewers),
+/// for `goal: sim PATH OP VALUE`.
+fn state_view(sim: &Simulator) -> Value {
+    sim.with_state(|st| {
+        let links: serde_json::Map<String, Value> = st
+            .net
+            .netdevs
+            .iter()
+            .map(|n| (n.id.clone(), Value::Bool(n.link_up)))
+            .collect();
+        json!({
+            "vnc": {
+                "password": st.display.vnc_password.value,
+                "expires": st.display.vnc_password.expires.is_some(),
+                "clients": st.display.vnc_clients.len(),
+            },
+            "spice": {
+                "password": st.display.spice_password.value,
+                "expires": st.display.spice_password.expires.is_some(),
+                "clients": st.display.spice_clients.len(),
+            },
+            "links": links,
+        })
+    })
+}
+
+/// A lesson `script:` line: `vnc-connect HOST PORT` or `spice-connect HOST PORT`.
+fn script_action(line: &str) -> Result<Action, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let endpoint = |w: &[&str]| -> Result<(String, u16), String> {
+        match w {
+            [host, port] => Ok((
+                host.to_string(),
+                port.parse().map_err(|_| format!("bad port in '{line}'"))?,
+            )),
+            _ => Err(format!("expected HOST PORT in '{line}'")),
+        }
+    };
+    match words.split_first() {
+        Some((&"vnc-connect", rest)) => {
+            endpoint(rest).map(|(host, port)| Action::VncConnect { host, port })
+        }
+        Some((&"spice-connect", rest)) => {
+            endpoint(rest).map(|(host, port)| Action::SpiceConnect { host, port })
+        }
+        _ => Err(format!("unknown lesson script action '{line}'")),
+    }
 }
