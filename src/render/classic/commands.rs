@@ -11,6 +11,11 @@ pub fn render(
     replies: &[Reply],
     args: &Args,
 ) -> Option<Result<String, RenderError>> {
+    if let Some(Err(e)) = replies.first() {
+        if let Some(text) = qemu_error_text(name, &e.desc, args) {
+            return Some(Ok(text));
+        }
+    }
     let outcome = match replies.first() {
         Some(Err(e)) => return Some(Ok(super::hmp_error(&e.desc))),
         Some(Ok(v)) => Some(v),
@@ -23,9 +28,27 @@ pub fn render(
         ),
         "cancel_vcpu_dirty_limit" => "[Please use 'info vcpu_dirty_limit' to query dirty limit for virtual CPU]\n".into(),
         "xen-event-list" => xen_event_list(outcome.unwrap_or(&Value::Null)),
+        "set_password" | "migrate_set_capability" => String::new(),
         _ => return None,
     };
     Some(Ok(text))
+}
+
+/// Where QEMU's HMP handler words a failure differently from QMP's error.
+fn qemu_error_text(name: &str, desc: &str, args: &Args) -> Option<String> {
+    match name {
+        // HMP checks the capability name itself before calling QMP.
+        "migrate_set_capability" => {
+            let value = desc.strip_prefix("Parameter 'capability' does not accept value '")?.strip_suffix('\'')?;
+            Some(format!("Error: invalid parameter value: {value}\n"))
+        }
+        // QEMU's VNC code adds advice to the monitor before the error itself.
+        "set_password" if args.str("protocol") == Some("vnc") && desc == "Could not set password" => Some(format!(
+            "If you want use passwords please enable password auth using '-vnc ${{dpy}},password'.\n{}",
+            super::hmp_error(desc)
+        )),
+        _ => None,
+    }
 }
 
 /// One line per Xen event channel, as QEMU prints `xen-event-list`: the
