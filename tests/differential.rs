@@ -465,13 +465,18 @@ fn every_qmp_backed_info_command_is_compared() {
         let listed = qmp_backed_info(version);
         let mut backed = 0;
         for entry in info.entries_for(profile) {
-            if matches!(entry.qmp.get(profile), QmpMapping::HmpOnly | QmpMapping::Local) {
+            if matches!(
+                entry.qmp.get(profile),
+                QmpMapping::HmpOnly | QmpMapping::Local
+            ) {
                 continue;
             }
             backed += 1;
             let name = entry.primary_name();
             assert!(
-                listed.iter().any(|l| l == &format!("info {name}") || l.starts_with(&format!("info {name} "))),
+                listed.iter().any(
+                    |l| l == &format!("info {name}") || l.starts_with(&format!("info {name} "))
+                ),
                 "QMP-backed `info {name}` ({version}) is not in the differential list"
             );
         }

@@ -103,6 +103,8 @@ pub fn run(
         .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     runtime.block_on(async move {
         let mut events = client.events();
+        // Scripts may wait for this line before making things happen.
+        eprintln!("qhmp: watching events (QEMU {})", client.greeting().version);
         let mut shown = 0u64;
         loop {
             if limit.is_some_and(|n| shown >= n) {
