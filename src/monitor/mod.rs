@@ -77,6 +77,27 @@ impl Monitor {
         Monitor::on_client(client).await
     }
 
+    /// A monitor on a fresh built-in simulated QEMU (no VM needed).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), qhmp::monitor::MonitorError> {
+    /// let mut monitor = qhmp::monitor::Monitor::simulated().await?;
+    /// assert_eq!(monitor.execute("info status").await?.text, "VM status: paused (prelaunch)\n");
+    /// monitor.execute("cont").await?;
+    /// let response = monitor.execute("info status").await?;
+    /// assert_eq!(response.text, "VM status: running\n");
+    /// assert_eq!(response.requests[0].to_string(), r#"{"execute":"query-status"}"#);
+    /// # Ok(()) }
+    /// ```
+    pub async fn simulated() -> Result<Monitor, MonitorError> {
+        let sim = crate::sim::Simulator::new();
+        let client = Client::from_stream(sim.connect(), ClientConfig::default())
+            .await
+            .map_err(MonitorError::Connect)?;
+        Monitor::on_client(client).await
+    }
+
     /// Wraps an already negotiated QMP client.
     pub async fn on_client(client: Client) -> Result<Monitor, MonitorError> {
         let grammar = Grammar::builtin().map_err(|e| MonitorError::Grammar(e.clone()))?;
