@@ -27,7 +27,12 @@ pub enum Live {
     NetdevTypes,
     MigrationCapabilities,
     MigrationParameters,
+    /// Values a migration parameter takes (enum members, `on`/`off`).
+    MigrationParameterValues(String),
     TraceEvents,
+    /// `log` items (`help log`).
+    LogItems,
+    CpuIndexes,
     /// Names and ids of internal snapshots (`loadvm`, `delvm`).
     Snapshots,
     /// Children of the QOM path typed so far, as full paths.
@@ -50,7 +55,10 @@ impl Live {
                 | Live::NetdevTypes
                 | Live::MigrationCapabilities
                 | Live::MigrationParameters
+                | Live::MigrationParameterValues(_)
                 | Live::TraceEvents
+                | Live::LogItems
+                | Live::CpuIndexes
         )
     }
 }
@@ -145,8 +153,13 @@ pub fn complete(
         out.candidates = names(flags, word);
         return out;
     }
-    let Some((spec, positionals)) = positional(specs, args_done) else {
-        return out;
+    let (spec, positionals) = match next_argument(specs, args_done) {
+        Some(Next::Positional(spec, positionals)) => (spec, positionals),
+        Some(Next::FlagValue(flag)) => {
+            out.candidates = flag_values(entry.primary_name(), flag, word);
+            return out;
+        }
+        None => return out,
     };
     let (values, filename) = values_for(entry, spec, &positionals, word, live);
     out.filename = filename;
@@ -182,21 +195,25 @@ fn after_first_word(line: &str) -> usize {
     lead + word_end + (rest.len() - rest.trim_start().len())
 }
 
-/// The positional argument the next word fills, and the positional words
-/// already typed (flags and their values skipped). `None` when the next word
-/// is the value of a flag, or every argument is filled.
-fn positional<'a, 'w>(
-    specs: &'a [ArgSpec],
-    typed: &[&'w str],
-) -> Option<(&'a ArgSpec, Vec<&'w str>)> {
+/// What the next word is.
+enum Next<'a, 'w> {
+    /// A positional argument, after the positional words already typed.
+    Positional(&'a ArgSpec, Vec<&'w str>),
+    /// The value of the flag just typed (`-f` of `screendump -f png`).
+    FlagValue(char),
+}
+
+/// What the next word fills, after the words already typed (flags and their
+/// values skipped). `None` when every argument is filled.
+fn next_argument<'a, 'w>(specs: &'a [ArgSpec], typed: &[&'w str]) -> Option<Next<'a, 'w>> {
     let mut positionals = Vec::new();
-    let mut words = typed.iter().peekable();
+    let mut words = typed.iter();
     while let Some(w) = words.next() {
         if let Some(flag) = w.strip_prefix('-').and_then(|f| f.chars().next()) {
             if specs.iter().any(|a| a.kind.flag_char() == Some(flag)) {
                 let takes_value = specs.iter().any(|a| a.kind == ArgKind::FlagValue(flag));
                 if takes_value && w.len() == 2 && words.next().is_none() {
-                    return None;
+                    return Some(Next::FlagValue(flag));
                 }
                 continue;
             }
@@ -207,7 +224,16 @@ fn positional<'a, 'w>(
         .iter()
         .filter(|a| a.kind.flag_char().is_none() && a.kind != ArgKind::Format)
         .nth(positionals.len())?;
-    Some((spec, positionals))
+    Some(Next::Positional(spec, positionals))
+}
+
+/// Values of flags that take one (`screendump -f png`).
+fn flag_values(command: &str, flag: char, word: &str) -> Vec<String> {
+    let list: &[&str] = match (command, flag) {
+        ("screendump", 'f') => &["png", "ppm"],
+        _ => &[],
+    };
+    names(list.iter(), word)
 }
 
 fn values_for(
@@ -235,6 +261,23 @@ fn values_for(
         ("ringbuf_write" | "ringbuf_read", "device") => ask(Live::RingbufChardevs),
         ("migrate_set_capability", "capability") => ask(Live::MigrationCapabilities),
         ("migrate_set_parameter", "parameter") => ask(Live::MigrationParameters),
+        ("migrate_set_parameter", "value") => match positionals.first() {
+            Some(name) => ask(Live::MigrationParameterValues(name.to_string())),
+            None => Vec::new(),
+        },
+        ("set_password" | "expire_password", "protocol") => fixed(&["vnc", "spice"]),
+        ("set_password", "connected") => fixed(&["keep", "disconnect", "fail"]),
+        ("expire_password", "time") => fixed(&["now", "never"]),
+        ("change", "device") => {
+            let mut all = live.values(&Live::BlockDevices);
+            all.push("vnc".to_string());
+            names(all.iter(), word)
+        }
+        ("change", "target") if positionals.first() == Some(&"vnc") => fixed(&["password"]),
+        ("log", _) => last_segment(word, ',', |last| {
+            names(live.values(&Live::LogItems).iter(), last)
+        }),
+        ("cpu", _) => ask(Live::CpuIndexes),
         ("watchdog_action", _) => fixed(WATCHDOG_ACTIONS),
         ("trace-event" | "trace-events", "name") => ask(Live::TraceEvents),
         ("loadvm" | "delvm", _) => ask(Live::Snapshots),

@@ -43,6 +43,36 @@ args: path:s,property:s
 help: get
 qmp: qom-get
 
+[expire_password]
+versions: 7.2 10.0
+args: protocol:s,time:s,display:-ds
+help: exp
+qmp: expire_password
+
+[change]
+versions: 7.2 10.0
+args: device:B,force:-f,target:F,arg:s?,read-only-mode:s?
+help: change
+qmp: special change
+
+[migrate_set_parameter]
+versions: 7.2 10.0
+args: parameter:s,value:s
+help: msp
+qmp: special migrate_set_parameter
+
+[log]
+versions: 7.2 10.0
+args: items:s
+help: log
+qmp: local
+
+[cpu]
+versions: 7.2 10.0
+args: index:i
+help: cpu
+qmp: local
+
 [watchdog_action]
 versions: 7.2 10.0
 args: action:s
@@ -95,6 +125,11 @@ impl LiveSource for Fake {
             }
             Live::QomPath(_) => &["/machine", "/objects"],
             Live::QomProperties(path) if path == "/machine" => &["type", "kernel"],
+            Live::MigrationParameterValues(p) if p == "multifd-compression" => {
+                &["none", "zlib", "zstd"]
+            }
+            Live::LogItems => &["none", "out_asm", "in_asm", "op"],
+            Live::CpuIndexes => &["0", "1"],
             _ => &[],
         };
         list.iter().map(|s| s.to_string()).collect()
@@ -111,7 +146,8 @@ fn c(line: &str) -> Vec<String> {
 
 #[test]
 fn commands_subcommands_and_flags() {
-    assert_eq!(c("e"), ["eject"]);
+    assert_eq!(c("e"), ["eject", "expire_password"]);
+    assert_eq!(c("ej"), ["eject"]);
     assert_eq!(c("info bl"), ["block", "blockstats"]);
     assert_eq!(c("eject -"), ["-f"]);
     assert_eq!(c("info block -v -"), ["-n"]);
@@ -139,7 +175,27 @@ fn nothing_after_the_last_argument_or_for_unknown_commands() {
 #[test]
 fn a_flag_value_is_not_taken_for_the_next_argument() {
     assert!(c("set_password vnc pw -d ").is_empty());
-    assert!(c("screendump -f ").is_empty());
+    assert_eq!(c("screendump -f p"), ["png", "ppm"]);
+    assert!(c("screendump -f png ").is_empty());
+}
+
+#[test]
+fn fixed_enumerations() {
+    assert_eq!(c("set_password "), ["spice", "vnc"]);
+    assert_eq!(c("set_password vnc pw -d vnc0 k"), ["keep"]);
+    assert_eq!(c("change v"), ["vnc"]);
+    assert_eq!(c("change "), ["disk0", "ide1-cd0", "vnc"]);
+    assert_eq!(c("change vnc p"), ["password"]);
+}
+
+#[test]
+fn live_enumerations_and_lists() {
+    assert_eq!(
+        c("migrate_set_parameter multifd-compression z"),
+        ["zlib", "zstd"]
+    );
+    assert_eq!(c("log in_asm,o"), ["in_asm,op", "in_asm,out_asm"]);
+    assert_eq!(c("cpu "), ["0", "1"]);
 }
 
 #[test]

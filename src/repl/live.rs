@@ -4,7 +4,7 @@ use super::completion::{Live, LiveSource};
 use crate::qmp::Client;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a completion may wait for QEMU before offering nothing.
@@ -15,6 +15,8 @@ pub struct QemuValues {
     handle: tokio::runtime::Handle,
     /// Values that cannot change while this QEMU runs (types, capabilities).
     cache: Mutex<HashMap<Live, Vec<String>>>,
+    /// `query-qmp-schema`, fetched when first needed.
+    schema: Mutex<Option<Arc<Value>>>,
 }
 
 impl QemuValues {
@@ -23,7 +25,21 @@ impl QemuValues {
             client,
             handle,
             cache: Mutex::new(HashMap::new()),
+            schema: Mutex::new(None),
         }
+    }
+
+    async fn schema(&self) -> Arc<Value> {
+        if let Some(schema) = self.schema.lock().ok().and_then(|s| s.clone()) {
+            return schema;
+        }
+        let schema = Arc::new(query(&self.client, "query-qmp-schema", None).await);
+        if schema.is_array() {
+            if let Ok(mut slot) = self.schema.lock() {
+                *slot = Some(Arc::clone(&schema));
+            }
+        }
+        schema
     }
 }
 
@@ -33,7 +49,7 @@ impl LiveSource for QemuValues {
         if let Some(values) = cached {
             return values;
         }
-        let fetch = fetch(&self.client, what);
+        let fetch = self.fetch(what);
         let fetched = self
             .handle
             .block_on(async { tokio::time::timeout(LIVE_TIMEOUT, fetch).await.ok() });
@@ -92,86 +108,150 @@ async fn qom_children(client: &Client, path: &str, links: bool) -> Vec<String> {
         .collect()
 }
 
-async fn fetch(client: &Client, what: &Live) -> Vec<String> {
-    match what {
-        Live::BlockDevices => strings(&query(client, "query-block", None).await, "device"),
-        Live::Chardevs => strings(&query(client, "query-chardev", None).await, "label"),
-        Live::RingbufChardevs => {
-            let list = query(client, "query-chardev", None).await;
-            list.as_array()
+impl QemuValues {
+    async fn fetch(&self, what: &Live) -> Vec<String> {
+        let client = &self.client;
+        match what {
+            Live::BlockDevices => strings(&query(client, "query-block", None).await, "device"),
+            Live::Chardevs => strings(&query(client, "query-chardev", None).await, "label"),
+            Live::RingbufChardevs => {
+                let list = query(client, "query-chardev", None).await;
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.get("filename").and_then(Value::as_str) == Some("ringbuf"))
+                    .filter_map(|c| c.get("label").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            }
+            Live::ChardevBackends => {
+                strings(&query(client, "query-chardev-backends", None).await, "name")
+            }
+            Live::DeviceIds => qom_children(client, "/machine/peripheral", false).await,
+            Live::DeviceTypes => device_types(&hmp_text(client, "device_add help").await),
+            Live::DeviceProperties(driver) => strings(
+                &query(
+                    client,
+                    "device-list-properties",
+                    Some(json!({"typename": driver})),
+                )
+                .await,
+                "name",
+            ),
+            Live::ObjectIds => qom_children(client, "/objects", false).await,
+            Live::ObjectTypes => strings(
+                &query(
+                    client,
+                    "qom-list-types",
+                    Some(json!({"implements": "user-creatable", "abstract": false})),
+                )
+                .await,
+                "name",
+            ),
+            Live::ObjectProperties(kind) => strings(
+                &query(
+                    client,
+                    "qom-list-properties",
+                    Some(json!({"typename": kind})),
+                )
+                .await,
+                "name",
+            ),
+            Live::NetClients => net_clients(&hmp_text(client, "info network").await, true),
+            Live::Netdevs => net_clients(&hmp_text(client, "info network").await, false),
+            Live::NetdevTypes => netdev_types(&hmp_text(client, "netdev_add help").await),
+            Live::MigrationCapabilities => strings(
+                &query(client, "query-migrate-capabilities", None).await,
+                "capability",
+            ),
+            Live::MigrationParameters => query(client, "query-migrate-parameters", None)
+                .await
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+            Live::MigrationParameterValues(name) => {
+                member_values(&*self.schema().await, "migrate-set-parameters", name)
+            }
+            Live::LogItems => log_items(&hmp_text(client, "help log").await),
+            Live::CpuIndexes => query(client, "query-cpus-fast", None)
+                .await
+                .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|c| c.get("filename").and_then(Value::as_str) == Some("ringbuf"))
-                .filter_map(|c| c.get("label").and_then(Value::as_str).map(str::to_string))
-                .collect()
+                .filter_map(|c| c.get("cpu-index").and_then(Value::as_i64))
+                .map(|i| i.to_string())
+                .collect(),
+            Live::TraceEvents => strings(
+                &query(client, "trace-event-get-state", Some(json!({"name": "*"}))).await,
+                "name",
+            ),
+            Live::Snapshots => snapshots(&query(client, "query-block", None).await),
+            Live::QomPath(typed) => {
+                let parent = match typed.rfind('/') {
+                    Some(0) | None => "/",
+                    Some(i) => &typed[..i],
+                };
+                let base = if parent == "/" { "" } else { parent };
+                qom_children(client, parent, true)
+                    .await
+                    .into_iter()
+                    .map(|name| format!("{base}/{name}"))
+                    .collect()
+            }
+            Live::QomProperties(path) => strings(
+                &query(client, "qom-list", Some(json!({"path": path}))).await,
+                "name",
+            ),
         }
-        Live::ChardevBackends => {
-            strings(&query(client, "query-chardev-backends", None).await, "name")
-        }
-        Live::DeviceIds => qom_children(client, "/machine/peripheral", false).await,
-        Live::DeviceTypes => device_types(&hmp_text(client, "device_add help").await),
-        Live::DeviceProperties(driver) => strings(
-            &query(
-                client,
-                "device-list-properties",
-                Some(json!({"typename": driver})),
-            )
-            .await,
-            "name",
-        ),
-        Live::ObjectIds => qom_children(client, "/objects", false).await,
-        Live::ObjectTypes => strings(
-            &query(
-                client,
-                "qom-list-types",
-                Some(json!({"implements": "user-creatable", "abstract": false})),
-            )
-            .await,
-            "name",
-        ),
-        Live::ObjectProperties(kind) => strings(
-            &query(
-                client,
-                "qom-list-properties",
-                Some(json!({"typename": kind})),
-            )
-            .await,
-            "name",
-        ),
-        Live::NetClients => net_clients(&hmp_text(client, "info network").await, true),
-        Live::Netdevs => net_clients(&hmp_text(client, "info network").await, false),
-        Live::NetdevTypes => netdev_types(&hmp_text(client, "netdev_add help").await),
-        Live::MigrationCapabilities => strings(
-            &query(client, "query-migrate-capabilities", None).await,
-            "capability",
-        ),
-        Live::MigrationParameters => query(client, "query-migrate-parameters", None)
-            .await
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default(),
-        Live::TraceEvents => strings(
-            &query(client, "trace-event-get-state", Some(json!({"name": "*"}))).await,
-            "name",
-        ),
-        Live::Snapshots => snapshots(&query(client, "query-block", None).await),
-        Live::QomPath(typed) => {
-            let parent = match typed.rfind('/') {
-                Some(0) | None => "/",
-                Some(i) => &typed[..i],
-            };
-            let base = if parent == "/" { "" } else { parent };
-            qom_children(client, parent, true)
-                .await
-                .into_iter()
-                .map(|name| format!("{base}/{name}"))
-                .collect()
-        }
-        Live::QomProperties(path) => strings(
-            &query(client, "qom-list", Some(json!({"path": path}))).await,
-            "name",
-        ),
     }
+}
+
+/// The values an argument of a QMP command takes, from the schema:
+/// enum members, or `on`/`off` for a boolean.
+fn member_values(schema: &Value, command: &str, member: &str) -> Vec<String> {
+    let entries = schema.as_array().map(Vec::as_slice).unwrap_or_default();
+    let named = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+    };
+    let ty = named(command)
+        .and_then(|c| c.get("arg-type"))
+        .and_then(Value::as_str)
+        .and_then(named)
+        .and_then(|o| o.get("members"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|m| m.get("name").and_then(Value::as_str) == Some(member))
+        .and_then(|m| m.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if ty == "bool" {
+        return vec!["on".into(), "off".into()];
+    }
+    let Some(kind) = named(ty) else {
+        return Vec::new();
+    };
+    match kind.get("values") {
+        Some(values) => values
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// First words of the lines after the heading of `help log`.
+fn log_items(help: &str) -> Vec<String> {
+    help.lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| !w.contains(':') && *w != "Use")
+        .map(str::to_string)
+        .collect()
 }
 
 /// `name "virtio-net-pci", bus PCI, …` lines of `device_add help`.
@@ -242,6 +322,28 @@ mod tests {
         let info = "net0: index=0,type=nic,model=e1000,macaddr=52:54:00:12:34:56\n \\ user0: index=0,type=user,net=10.0.2.0,restrict=off\ntap1: index=0,type=tap,ifname=tap1\n";
         assert_eq!(net_clients(info, true), ["net0", "user0", "tap1"]);
         assert_eq!(net_clients(info, false), ["user0", "tap1"]);
+    }
+
+    #[test]
+    fn enum_and_boolean_members_from_the_schema() {
+        let schema = json!([
+            {"name": "migrate-set-parameters", "meta-type": "command", "arg-type": "1"},
+            {"name": "1", "meta-type": "object", "members": [
+                {"name": "mode", "type": "2"}, {"name": "direct-io", "type": "bool"},
+                {"name": "downtime-limit", "type": "int"}]},
+            {"name": "2", "meta-type": "enum", "values": ["normal", "cpr-reboot"]},
+        ]);
+        let values = |m| member_values(&schema, "migrate-set-parameters", m);
+        assert_eq!(values("mode"), ["normal", "cpr-reboot"]);
+        assert_eq!(values("direct-io"), ["on", "off"]);
+        assert!(values("downtime-limit").is_empty());
+        assert!(values("nosuch").is_empty());
+    }
+
+    #[test]
+    fn log_items_from_help_log() {
+        let help = "Log items (comma separated):\nnone            remove all logs\nout_asm         show code\ntrace:PATTERN   enable trace events\n\nUse \"log trace:help\" to get a list of trace events.\n\n";
+        assert_eq!(log_items(help), ["none", "out_asm"]);
     }
 
     #[test]
