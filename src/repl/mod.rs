@@ -170,7 +170,15 @@ impl Session<'_> {
                 }
                 watch.expect_end();
             }
-            match self.runtime.block_on(monitor.execute(&line)) {
+            let Some(outcome) = self.runtime.block_on(interruptible(monitor.execute(&line)))
+            else {
+                watch.cancel_end();
+                if !watch.take_gone() {
+                    eprintln!("\nqhmp: interrupted; QEMU may still carry the command out");
+                }
+                continue;
+            };
+            match outcome {
                 Ok(response) => {
                     crate::cli::print_response(&response, self.format);
                     if quitting && !response.failed {
@@ -246,6 +254,18 @@ impl Session<'_> {
                 Err(e) => eprintln!("qhmp: {e}"),
             }
         }
+    }
+}
+
+/// Runs `work` until it ends or Ctrl-C (SIGINT) arrives: `None` then.
+async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut sigint) = signal(SignalKind::interrupt()) else {
+        return Some(work.await);
+    };
+    tokio::select! {
+        done = work => Some(done),
+        _ = sigint.recv() => None,
     }
 }
 
