@@ -10,7 +10,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -52,15 +51,13 @@ fn tmux_available() -> bool {
     ok
 }
 
-/// Everything a test needs: a QEMU with two QMP sockets and a private tmux.
+/// Everything a test needs: a QEMU with two QMP sockets and a tmux server of
+/// its own (its socket in the test's temporary directory).
 struct Rig {
     dir: tempfile::TempDir,
     qemu: PathBuf,
     vm: Option<Child>,
-    tmux: String,
 }
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 impl Rig {
     fn new() -> Option<Rig> {
@@ -69,16 +66,10 @@ impl Rig {
             return None;
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let tmux = format!(
-            "qhmp-e2e-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
         let mut rig = Rig {
             dir,
             qemu,
             vm: None,
-            tmux,
         };
         rig.start_vm();
         Some(rig)
@@ -187,7 +178,9 @@ impl Rig {
 
     fn tmux_command(&self) -> Command {
         let mut c = Command::new("tmux");
-        c.args(["-L", &self.tmux, "-f", "/dev/null"])
+        c.arg("-S")
+            .arg(self.path("tmux.sock"))
+            .args(["-f", "/dev/null"])
             .env_remove("TMUX")
             .stdin(Stdio::null());
         c
@@ -377,6 +370,19 @@ fn secrets_stay_out_of_the_history_file() {
         s.matches("Could not set password").count() == 2 && prompt_line(s) == Some("(qemu)")
     });
     assert!(!screen.contains("swordfish"), "{screen}");
+    // Recalled, the masked line is refused rather than setting "********".
+    rig.press("s", "Up");
+    rig.press("s", "Up");
+    wait_for_screen(
+        &rig,
+        "s",
+        "the recalled line",
+        shows_prompt_with("set_password vnc ********"),
+    );
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "the refusal", |s| {
+        s.contains("its secret is masked") && prompt_line(s) == Some("(qemu)")
+    });
     rig.press("s", "C-d");
     wait_for_screen(&rig, "s", "qhmp leaving", |s| s.contains("[exit 0]"));
 
@@ -426,6 +432,28 @@ fn quit_asks_before_ending_the_vm() {
     rig.type_text("s", "y");
     rig.press("s", "Enter");
     wait_for_screen(&rig, "s", "qhmp leaving", |s| s.contains("[exit 0]"));
+    rig.wait_vm_exit();
+}
+
+#[test]
+fn yes_skips_the_question_and_the_format_switches_on_the_fly() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut rig) = Rig::new() else { return };
+    rig.start_qhmp("s", "-y");
+    rig.type_text("s", "\\format json");
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "the switch", |s| {
+        s.contains("output format: json")
+    });
+    rig.type_text("s", "info status");
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "JSON output", |s| {
+        s.contains(r#"{"status":"prelaunch","running":false}"#)
+    });
+    rig.type_text("s", "quit");
+    rig.press("s", "Enter");
+    let screen = wait_for_screen(&rig, "s", "qhmp leaving", |s| s.contains("[exit 0]"));
+    assert!(!screen.contains("Really quit"), "{screen}");
     rig.wait_vm_exit();
 }
 

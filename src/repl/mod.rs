@@ -170,8 +170,7 @@ impl Session<'_> {
                 }
                 watch.expect_end();
             }
-            let Some(outcome) = self.runtime.block_on(interruptible(monitor.execute(&line)))
-            else {
+            let Some(outcome) = self.runtime.block_on(interruptible(monitor.execute(&line))) else {
                 watch.cancel_end();
                 if !watch.take_gone() {
                     eprintln!("\nqhmp: interrupted; QEMU may still carry the command out");
