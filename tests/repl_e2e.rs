@@ -280,8 +280,10 @@ fn tab_completes_a_live_block_device_name() {
         "the device name completed",
         shows_prompt_with("eject ide1-cd0"),
     );
+    // Ctrl-C abandons the line for a fresh prompt.
+    rig.press("s", "C-c");
+    wait_for_screen(&rig, "s", "an empty prompt", shows_prompt_with(""));
     // A live migration capability (not in the grammar), completed alike.
-    rig.press("s", "C-u");
     rig.type_text("s", "migrate_set_capability x-co");
     rig.press("s", "Tab");
     wait_for_screen(
@@ -450,6 +452,9 @@ fn yes_skips_the_question_and_the_format_switches_on_the_fly() {
     wait_for_screen(&rig, "s", "JSON output", |s| {
         s.contains(r#"{"status":"prelaunch","running":false}"#)
     });
+    rig.type_text("s", "help quit");
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "help for quit", |s| s.contains("\nquit|q  -- "));
     rig.type_text("s", "quit");
     rig.press("s", "Enter");
     let screen = wait_for_screen(&rig, "s", "qhmp leaving", |s| s.contains("[exit 0]"));
