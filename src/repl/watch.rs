@@ -10,7 +10,7 @@
 use crate::qmp::Client;
 use crate::render::event::event_line;
 use rustyline::ExternalPrinter;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,6 +101,10 @@ impl Drop for Watch {
     }
 }
 
+/// Set once tokio's SIGINT handler is in place: only then may the watcher
+/// signal this process.
+static SIGINT_GUARDED: AtomicBool = AtomicBool::new(false);
+
 /// Makes SIGINT harmless outside `readline` (it would otherwise end the
 /// process with the terminal still in raw mode). tokio's handler, once
 /// installed, stays for the life of the process.
@@ -108,12 +112,16 @@ pub fn guard_sigint(runtime: &tokio::runtime::Runtime) {
     let installed = runtime.block_on(async {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
     });
-    if let Err(e) = installed {
-        eprintln!("qhmp: cannot handle SIGINT: {e}");
+    match installed {
+        Ok(_) => SIGINT_GUARDED.store(true, Ordering::SeqCst),
+        Err(e) => eprintln!("qhmp: cannot handle SIGINT: {e}"),
     }
 }
 
 fn interrupt_self() {
+    if !SIGINT_GUARDED.load(Ordering::SeqCst) {
+        return;
+    }
     // SAFETY: kill(2) with our own pid and a signal whose handler is
     // installed (rustyline's while reading, tokio's otherwise) has no
     // memory-safety preconditions.
