@@ -91,6 +91,7 @@ fn session(cli: &Cli) -> Exit {
             }),
             assume_yes: cli.yes,
             banner_note: note,
+            reconnect: reconnect_target(cli),
         };
         return crate::repl::run(&runtime, monitor, options);
     }
@@ -144,6 +145,12 @@ async fn connect(cli: &Cli) -> Result<(Client, Option<String>), Exit> {
             eprintln!("qhmp: {e}");
             Exit::Connection
         })
+}
+
+/// Where the interactive monitor may connect again after QEMU went away.
+fn reconnect_target(cli: &Cli) -> Option<(Target, crate::qmp::ClientConfig)> {
+    let target = cli.connect.as_deref()?.parse().ok()?;
+    Some((target, oneshot::client_config(cli)))
 }
 
 fn serve_simulator(listen: &str) -> Exit {

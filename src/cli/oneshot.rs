@@ -98,9 +98,10 @@ pub fn print_response(response: &Response, format: Format) {
         return;
     }
     let _ = match format {
+        // Answered without QMP (help, refusals): there is only the text.
+        Format::Json if response.replies.is_empty() => out.write_all(response.text.as_bytes()),
         Format::Json => {
             let doc = match response.replies.as_slice() {
-                [] => serde_json::Value::Null,
                 [one] => one.clone(),
                 many => serde_json::Value::Array(many.to_vec()),
             };

@@ -1,27 +1,71 @@
 //! Tab completion from the grammar (commands, `info` subcommands, flags,
 //! `on`/`off`) and from live values the connected QEMU reports.
 
-use crate::grammar::{ArgKind, ArgSpec, Grammar, Profile};
+use crate::grammar::{ArgKind, ArgSpec, Entry, Grammar, Profile};
 
 /// Live values a completion may need, fetched from QEMU when asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Live {
     BlockDevices,
     Chardevs,
     RingbufChardevs,
+    ChardevBackends,
     DeviceIds,
-    NetClients,
-    Netdevs,
+    /// Device types `device_add` accepts.
+    DeviceTypes,
+    /// Properties of one device type.
+    DeviceProperties(String),
     ObjectIds,
+    /// Types `object_add` accepts.
+    ObjectTypes,
+    /// Properties of one user-creatable object type.
+    ObjectProperties(String),
+    /// Every network client (NICs and netdevs), as `set_link` takes them.
+    NetClients,
+    /// Netdev backends (not NICs), as `netdev_del` takes them.
+    Netdevs,
+    NetdevTypes,
     MigrationCapabilities,
     MigrationParameters,
-    /// Children of a QOM path (the text typed so far).
-    QomPath,
+    /// Values a migration parameter takes (enum members, `on`/`off`).
+    MigrationParameterValues(String),
+    TraceEvents,
+    /// `log` items (`help log`).
+    LogItems,
+    CpuIndexes,
+    /// Names and ids of internal snapshots (`loadvm`, `delvm`).
+    Snapshots,
+    /// Children of the QOM path typed so far, as full paths.
+    QomPath(String),
+    /// Property names of a QOM path.
+    QomProperties(String),
+}
+
+impl Live {
+    /// True for values fixed for the lifetime of a QEMU process (worth
+    /// keeping for the session rather than asking on every Tab).
+    pub fn is_static(&self) -> bool {
+        matches!(
+            self,
+            Live::ChardevBackends
+                | Live::DeviceTypes
+                | Live::DeviceProperties(_)
+                | Live::ObjectTypes
+                | Live::ObjectProperties(_)
+                | Live::NetdevTypes
+                | Live::MigrationCapabilities
+                | Live::MigrationParameters
+                | Live::MigrationParameterValues(_)
+                | Live::TraceEvents
+                | Live::LogItems
+                | Live::CpuIndexes
+        )
+    }
 }
 
 /// Where live values come from (QEMU in the REPL, a fixed table in tests).
 pub trait LiveSource {
-    fn values(&self, what: Live, typed: &str) -> Vec<String>;
+    fn values(&self, what: &Live) -> Vec<String>;
 }
 
 /// What to complete at the cursor.
@@ -34,6 +78,17 @@ pub struct Completion {
     pub filename: bool,
 }
 
+/// Watchdog actions, as `watchdog_action` takes them.
+const WATCHDOG_ACTIONS: &[&str] = &[
+    "reset",
+    "shutdown",
+    "poweroff",
+    "pause",
+    "debug",
+    "none",
+    "inject-nmi",
+];
+
 /// Completes `line` (the text before the cursor).
 pub fn complete(
     grammar: &Grammar,
@@ -42,26 +97,40 @@ pub fn complete(
     line: &str,
 ) -> Completion {
     let start = line.rfind(char::is_whitespace).map(|i| i + 1).unwrap_or(0);
-    let word = &line[start..];
-    let done: Vec<&str> = line[..start].split_whitespace().collect();
+    let word = line.get(start..).unwrap_or_default();
+    let done: Vec<&str> = line
+        .get(..start)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     let mut out = Completion {
         start,
         candidates: Vec::new(),
         filename: false,
     };
     let Some(first) = done.first() else {
-        out.candidates = names(
-            grammar
-                .commands()
-                .entries_for(profile)
-                .flat_map(|e| e.names()),
-            word,
-        );
+        out.candidates = command_names(grammar, profile, word);
         return out;
     };
     let Some(mut entry) = grammar.commands().lookup(first, profile) else {
         return out;
     };
+    if entry.primary_name() == "help" {
+        // `help WORDS…` names a command, then maybe an `info` subcommand.
+        let rest = after_first_word(line);
+        let words_before = done.len() - 1;
+        let nested = entry_for_help(grammar, profile, &done[1..]);
+        if words_before == 0 || nested {
+            let mut inner = complete(grammar, profile, live, &line[rest..]);
+            inner.start += rest;
+            if inner.filename || words_before > 1 {
+                inner.candidates.clear();
+                inner.filename = false;
+            }
+            return inner;
+        }
+        return out;
+    }
     let mut args_done = &done[1..];
     if let Some(sub) = entry.subtable.as_deref().and_then(|t| grammar.table(t)) {
         let Some(second) = args_done.first() else {
@@ -76,102 +145,203 @@ pub fn complete(
     }
     let specs = &entry.args_type.get(profile).args;
     if word.starts_with('-') {
-        let used: Vec<&str> = args_done.to_vec();
         let flags = specs
             .iter()
             .filter_map(|a| a.kind.flag_char())
             .map(|c| format!("-{c}"))
-            .filter(|f| !used.contains(&f.as_str()));
+            .filter(|f| !args_done.contains(&f.as_str()));
         out.candidates = names(flags, word);
         return out;
     }
-    let Some(spec) = positional(specs, args_done) else {
-        return out;
+    let (spec, positionals) = match next_argument(specs, args_done) {
+        Some(Next::Positional(spec, positionals)) => (spec, positionals),
+        Some(Next::FlagValue(flag)) => {
+            out.candidates = flag_values(entry.primary_name(), flag, word);
+            return out;
+        }
+        None => return out,
     };
-    let command = entry.primary_name();
-    let (values, filename) = values_for(command, spec, args_done, word, live);
+    let (values, filename) = values_for(entry, spec, &positionals, word, live);
     out.filename = filename;
-    out.candidates = if command == "sendkey" {
-        // Complete the key after the last '-' of `ctrl-alt-del…`.
-        let (head, last) = word
-            .rsplit_once('-')
-            .map(|(h, l)| (format!("{h}-"), l))
-            .unwrap_or((String::new(), word));
-        names(values.iter().map(String::as_str), last)
-            .into_iter()
-            .map(|k| format!("{head}{k}"))
-            .collect()
-    } else {
-        names(values.iter().map(String::as_str), word)
-    };
+    out.candidates = values;
     out
 }
 
-/// The positional argument the next word fills, after the words already
-/// typed (flags and their values skipped).
-fn positional<'a>(specs: &'a [ArgSpec], typed: &[&str]) -> Option<&'a ArgSpec> {
-    let mut count = 0usize;
-    let mut words = typed.iter().peekable();
+/// Command names (every alias) starting with `prefix`.
+fn command_names(grammar: &Grammar, profile: Profile, prefix: &str) -> Vec<String> {
+    names(
+        grammar
+            .commands()
+            .entries_for(profile)
+            .flat_map(|e| e.names()),
+        prefix,
+    )
+}
+
+/// True when `help WORD` is followed by a subcommand of WORD (`help info b`).
+fn entry_for_help(grammar: &Grammar, profile: Profile, words: &[&str]) -> bool {
+    matches!(words, [one] if grammar
+        .commands()
+        .lookup(one, profile)
+        .is_some_and(|e| e.subtable.is_some()))
+}
+
+/// Byte offset just past the first word and the blanks after it.
+fn after_first_word(line: &str) -> usize {
+    let trimmed = line.trim_start();
+    let lead = line.len() - trimmed.len();
+    let word_end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+    let rest = &trimmed[word_end..];
+    lead + word_end + (rest.len() - rest.trim_start().len())
+}
+
+/// What the next word is.
+enum Next<'a, 'w> {
+    /// A positional argument, after the positional words already typed.
+    Positional(&'a ArgSpec, Vec<&'w str>),
+    /// The value of the flag just typed (`-f` of `screendump -f png`).
+    FlagValue(char),
+}
+
+/// What the next word fills, after the words already typed (flags and their
+/// values skipped). `None` when every argument is filled.
+fn next_argument<'a, 'w>(specs: &'a [ArgSpec], typed: &[&'w str]) -> Option<Next<'a, 'w>> {
+    let mut positionals = Vec::new();
+    let mut words = typed.iter();
     while let Some(w) = words.next() {
         if let Some(flag) = w.strip_prefix('-').and_then(|f| f.chars().next()) {
-            let takes_value = specs.iter().any(|a| a.kind == ArgKind::FlagValue(flag));
-            if takes_value && w.len() == 2 {
-                words.next();
-            }
             if specs.iter().any(|a| a.kind.flag_char() == Some(flag)) {
+                let takes_value = specs.iter().any(|a| a.kind == ArgKind::FlagValue(flag));
+                if takes_value && w.len() == 2 && words.next().is_none() {
+                    return Some(Next::FlagValue(flag));
+                }
                 continue;
             }
         }
-        count += 1;
+        positionals.push(*w);
     }
-    specs
+    let spec = specs
         .iter()
         .filter(|a| a.kind.flag_char().is_none() && a.kind != ArgKind::Format)
-        .nth(count)
+        .nth(positionals.len())?;
+    Some(Next::Positional(spec, positionals))
+}
+
+/// Values of flags that take one (`screendump -f png`).
+fn flag_values(command: &str, flag: char, word: &str) -> Vec<String> {
+    let list: &[&str] = match (command, flag) {
+        ("screendump", 'f') => &["png", "ppm"],
+        _ => &[],
+    };
+    names(list.iter(), word)
 }
 
 fn values_for(
-    command: &str,
+    entry: &Entry,
     spec: &ArgSpec,
-    typed: &[&str],
+    positionals: &[&str],
     word: &str,
     live: &dyn LiveSource,
 ) -> (Vec<String>, bool) {
-    let fixed = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let positional_index = typed.iter().filter(|w| !w.starts_with('-')).count();
-    let values = match (command, spec.name.as_str()) {
-        ("sendkey", "keys") => fixed(crate::translate::qcodes::QCODES),
-        ("device_del", _) => live.values(Live::DeviceIds, word),
-        ("set_link", "name") => live.values(Live::NetClients, word),
-        ("netdev_del", _) => live.values(Live::Netdevs, word),
-        ("object_del", _) => live.values(Live::ObjectIds, word),
-        ("chardev-remove" | "chardev-send-break" | "chardev-change", "id") => {
-            live.values(Live::Chardevs, word)
+    let fixed = |list: &[&str]| names(list.iter(), word);
+    let ask = |what: Live| names(live.values(&what).iter(), word);
+    let values = match (entry.primary_name(), spec.name.as_str()) {
+        ("sendkey", "keys") => last_segment(word, '-', |last| {
+            names(crate::translate::qcodes::QCODES.iter(), last)
+        }),
+        ("device_del", _) => ask(Live::DeviceIds),
+        ("device_add", _) => option_string(word, live, Live::DeviceTypes, Live::DeviceProperties),
+        ("object_add", _) => option_string(word, live, Live::ObjectTypes, Live::ObjectProperties),
+        ("netdev_add", _) => option_string(word, live, Live::NetdevTypes, |_| Live::NetdevTypes),
+        ("chardev-add", _) if !word.contains(',') => ask(Live::ChardevBackends),
+        ("set_link", "name") => ask(Live::NetClients),
+        ("netdev_del", _) => ask(Live::Netdevs),
+        ("object_del", _) => ask(Live::ObjectIds),
+        ("chardev-remove" | "chardev-send-break" | "chardev-change", "id") => ask(Live::Chardevs),
+        ("ringbuf_write" | "ringbuf_read", "device") => ask(Live::RingbufChardevs),
+        ("migrate_set_capability", "capability") => ask(Live::MigrationCapabilities),
+        ("migrate_set_parameter", "parameter") => ask(Live::MigrationParameters),
+        ("migrate_set_parameter", "value") => match positionals.first() {
+            Some(name) => ask(Live::MigrationParameterValues(name.to_string())),
+            None => Vec::new(),
+        },
+        ("set_password" | "expire_password", "protocol") => fixed(&["vnc", "spice"]),
+        ("set_password", "connected") => fixed(&["keep", "disconnect", "fail"]),
+        ("expire_password", "time") => fixed(&["now", "never"]),
+        ("change", "device") => {
+            let mut all = live.values(&Live::BlockDevices);
+            all.push("vnc".to_string());
+            names(all.iter(), word)
         }
-        ("ringbuf_write" | "ringbuf_read", "device") => live.values(Live::RingbufChardevs, word),
-        ("migrate_set_capability", "capability") => live.values(Live::MigrationCapabilities, word),
-        ("migrate_set_parameter", "parameter") => live.values(Live::MigrationParameters, word),
-        ("watchdog_action", _) => fixed(&[
-            "reset",
-            "shutdown",
-            "poweroff",
-            "pause",
-            "debug",
-            "none",
-            "inject-nmi",
-        ]),
+        ("change", "target") if positionals.first() == Some(&"vnc") => fixed(&["password"]),
+        ("log", _) => last_segment(word, ',', |last| {
+            names(live.values(&Live::LogItems).iter(), last)
+        }),
+        ("cpu", _) => ask(Live::CpuIndexes),
+        ("watchdog_action", _) => fixed(WATCHDOG_ACTIONS),
+        ("trace-event" | "trace-events", "name") => ask(Live::TraceEvents),
+        ("loadvm" | "delvm", _) => ask(Live::Snapshots),
         ("qom-list" | "qom-get" | "qom-set" | "qom-tree", "path") => {
-            live.values(Live::QomPath, word)
+            ask(Live::QomPath(word.to_string()))
         }
-        ("help", _) if positional_index == 0 => return (Vec::new(), false),
+        ("qom-get" | "qom-set", "property") => match positionals.first() {
+            Some(path) => ask(Live::QomProperties(path.to_string())),
+            None => Vec::new(),
+        },
         _ => match spec.kind {
-            ArgKind::BlockDevice => live.values(Live::BlockDevices, word),
+            ArgKind::BlockDevice => ask(Live::BlockDevices),
             ArgKind::Bool => fixed(&["on", "off"]),
             ArgKind::Filename => return (Vec::new(), true),
             _ => Vec::new(),
         },
     };
     (values, false)
+}
+
+/// Completes the part of `word` after its last `separator`, keeping what
+/// comes before (`ctrl-alt-de` → `ctrl-alt-delete`).
+fn last_segment(
+    word: &str,
+    separator: char,
+    complete: impl Fn(&str) -> Vec<String>,
+) -> Vec<String> {
+    let (head, last) = match word.rfind(separator) {
+        Some(i) => word.split_at(i + separator.len_utf8()),
+        None => ("", word),
+    };
+    complete(last)
+        .into_iter()
+        .map(|c| format!("{head}{c}"))
+        .collect()
+}
+
+/// `TYPE,key=value,…`: the type first, then `key=` names of that type.
+fn option_string(
+    word: &str,
+    live: &dyn LiveSource,
+    types: Live,
+    properties: impl Fn(String) -> Live,
+) -> Vec<String> {
+    let Some((kind, _)) = word.split_once(',') else {
+        return names(live.values(&types).iter(), word);
+    };
+    let kind = kind.strip_prefix("driver=").unwrap_or(kind);
+    let kind = kind.strip_prefix("qom-type=").unwrap_or(kind);
+    let keys = properties(kind.to_string());
+    if keys == types {
+        return Vec::new();
+    }
+    last_segment(word, ',', |last| {
+        if last.contains('=') {
+            return Vec::new();
+        }
+        let keys: Vec<String> = live
+            .values(&keys)
+            .into_iter()
+            .map(|k| format!("{k}="))
+            .collect();
+        names(keys.iter(), last)
+    })
 }
 
 fn names<S: AsRef<str>>(all: impl Iterator<Item = S>, prefix: &str) -> Vec<String> {
@@ -185,97 +355,5 @@ fn names<S: AsRef<str>>(all: impl Iterator<Item = S>, prefix: &str) -> Vec<Strin
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TOP: &str = "
-[eject]
-versions: 7.2 10.0
-args: force:-f,device:B
-help: eject
-qmp: eject
-
-[set_link]
-versions: 7.2 10.0
-args: name:s,up:b
-help: link
-qmp: set_link
-
-[sendkey]
-versions: 7.2 10.0
-args: keys:s,hold-time:i?
-help: keys
-qmp: special sendkey
-
-[screendump]
-versions: 7.2 10.0
-args: filename:F,format:-fs,device:s?,head:i?
-help: shot
-qmp: screendump
-
-[info]
-versions: 7.2 10.0
-args: item:s?
-help: info
-qmp: local
-subtable: info
-";
-    const INFO: &str = "
-[block]
-versions: 7.2 10.0
-args: nodes:-n,verbose:-v,device:B?
-help: b
-qmp: query-block
-
-[blockstats]
-versions: 7.2 10.0
-help: bs
-qmp: query-blockstats
-";
-
-    struct Fake;
-    impl LiveSource for Fake {
-        fn values(&self, what: Live, _typed: &str) -> Vec<String> {
-            match what {
-                Live::BlockDevices => vec!["ide1-cd0".into(), "disk0".into()],
-                Live::NetClients => vec!["net0".into()],
-                _ => Vec::new(),
-            }
-        }
-    }
-
-    fn c(line: &str) -> Vec<String> {
-        let g = Grammar::from_sources(&[("commands.hmp", TOP), ("info.hmp", INFO)]).unwrap();
-        complete(&g, Profile::V10_0, &Fake, line).candidates
-    }
-
-    #[test]
-    fn commands_subcommands_and_flags() {
-        assert_eq!(c("e"), ["eject"]);
-        assert_eq!(c("info bl"), ["block", "blockstats"]);
-        assert_eq!(c("eject -"), ["-f"]);
-        assert_eq!(c("info block -v -"), ["-n"]);
-    }
-
-    #[test]
-    fn live_values_by_argument_type_and_command() {
-        assert_eq!(c("eject "), ["disk0", "ide1-cd0"]);
-        assert_eq!(c("eject -f i"), ["ide1-cd0"]);
-        assert_eq!(c("info block -v d"), ["disk0"]);
-        assert_eq!(c("set_link "), ["net0"]);
-        assert_eq!(c("set_link net0 o"), ["off", "on"]);
-    }
-
-    #[test]
-    fn sendkey_completes_the_last_key() {
-        assert_eq!(c("sendkey ctrl-alt-del"), ["ctrl-alt-delete"]);
-    }
-
-    #[test]
-    fn filenames_are_left_to_the_path_completer() {
-        let g = Grammar::from_sources(&[("commands.hmp", TOP), ("info.hmp", INFO)]).unwrap();
-        let done = complete(&g, Profile::V10_0, &Fake, "screendump -f png /tm");
-        assert!(done.filename);
-        assert_eq!(done.start, "screendump -f png ".len());
-    }
-}
+#[path = "completion_tests.rs"]
+mod tests;

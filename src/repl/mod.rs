@@ -1,21 +1,28 @@
 //! The interactive monitor: a `(qemu) ` prompt with history, completion from
 //! the grammar and live values, and events printed above the prompt.
 
+mod client_commands;
 mod completion;
+mod helper;
 mod history;
 mod live;
+mod watch;
 
 pub use completion::{complete, Completion, Live, LiveSource};
-pub use history::{history_path, mask_secrets};
+pub use history::{has_masked_secret, history_path, mask_secrets, MASK};
 
 use crate::cli::{Exit, Format};
 use crate::grammar::{Grammar, Profile};
-use crate::monitor::{Monitor, MonitorError, Response};
-use crate::render::event::event_line;
-use rustyline::completion::{Completer, FilenameCompleter, Pair};
+use crate::monitor::{Monitor, MonitorError};
+use crate::qmp::{Client, ClientConfig, Target};
+use client_commands::ClientCommand;
+use helper::MonitorHelper;
+use rustyline::config::Configurer;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
-use rustyline::{Context, Editor, ExternalPrinter, Helper, Highlighter, Hinter, Validator};
+use rustyline::{ColorMode, CompletionType, Config, Editor};
+use std::path::{Path, PathBuf};
+use watch::Watch;
 
 /// Settings of one interactive session.
 pub struct ReplOptions {
@@ -24,44 +31,26 @@ pub struct ReplOptions {
     pub assume_yes: bool,
     /// Said in the banner (e.g. "simulated").
     pub banner_note: Option<String>,
+    /// Where to connect again when QEMU goes away (`None`: just leave).
+    pub reconnect: Option<(Target, ClientConfig)>,
 }
 
-#[derive(Helper, Highlighter, Hinter, Validator)]
-struct MonitorHelper {
-    grammar: &'static Grammar,
-    profile: Profile,
-    live: live::QemuValues,
-    files: FilenameCompleter,
-}
+type LineEditor = Editor<MonitorHelper, DefaultHistory>;
 
-impl Completer for MonitorHelper {
-    type Candidate = Pair;
+const PROMPT: &str = "(qemu) ";
 
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        ctx: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = line.get(..pos).unwrap_or(line);
-        let done = complete(self.grammar, self.profile, &self.live, before);
-        if done.filename {
-            return self.files.complete(line, pos, ctx);
-        }
-        let pairs = done
-            .candidates
-            .into_iter()
-            .map(|c| Pair {
-                display: c.clone(),
-                replacement: c,
-            })
-            .collect();
-        Ok((done.start, pairs))
-    }
+/// How a session on one connection ended.
+enum Ending {
+    /// Ctrl-D, or `quit` went through.
+    Left,
+    /// QEMU went away; the reason as the transport saw it.
+    Lost(String),
+    /// The terminal could not be read.
+    Terminal(String),
 }
 
 /// Runs the prompt until Ctrl-D, `quit`, or the connection ends.
-pub fn run(runtime: &tokio::runtime::Runtime, mut monitor: Monitor, options: ReplOptions) -> Exit {
+pub fn run(runtime: &tokio::runtime::Runtime, monitor: Monitor, options: ReplOptions) -> Exit {
     let grammar = match Grammar::builtin() {
         Ok(g) => g,
         Err(e) => {
@@ -69,29 +58,32 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut monitor: Monitor, options: Rep
             return Exit::Usage;
         }
     };
-    let mut editor: Editor<MonitorHelper, DefaultHistory> = match Editor::new() {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(5000)
+        .and_then(|b| b.history_ignore_dups(true))
+        .map(|b| b.build())
+        .unwrap_or_default();
+    let mut editor: LineEditor = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("qhmp: cannot open the terminal: {e}");
             return Exit::Usage;
         }
     };
-    editor.set_helper(Some(MonitorHelper {
-        grammar,
-        profile: monitor.profile(),
-        live: live::QemuValues {
-            client: monitor.client().clone(),
-            handle: runtime.handle().clone(),
-        },
-        files: FilenameCompleter::new(),
-    }));
+    watch::guard_sigint(runtime);
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    if let Ok(printer) = editor.create_external_printer() {
-        spawn_event_printer(runtime, &monitor, printer);
-    }
+    let mut session = Session {
+        runtime,
+        grammar,
+        history,
+        format: options.format,
+        assume_yes: options.assume_yes,
+    };
     let note = options
         .banner_note
         .as_deref()
@@ -101,102 +93,202 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut monitor: Monitor, options: Rep
         "QEMU {}{note} monitor via qhmp - type 'help' for more information",
         monitor.version()
     );
-    let mut format = options.format;
-    let mut status = Exit::Success;
+    let mut monitor = monitor;
     loop {
-        let line = match editor.readline("(qemu) ") {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
-            Err(e) => {
-                eprintln!("qhmp: reading the terminal: {e}");
-                status = Exit::Usage;
-                break;
+        match session.serve(&mut editor, &mut monitor) {
+            Ending::Left => return Exit::Success,
+            Ending::Terminal(why) => {
+                eprintln!("qhmp: reading the terminal: {why}");
+                return Exit::Usage;
             }
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let _ = editor.add_history_entry(mask_secrets(&line));
-        if let Some(path) = &history {
-            save_history(&mut editor, path);
-        }
-        if let Some(switch) = line.trim().strip_prefix('\\') {
-            client_side(switch, &mut format);
-            continue;
-        }
-        if is_quit(grammar, monitor.profile(), &line)
-            && !options.assume_yes
-            && !confirm(&mut editor)
-        {
-            continue;
-        }
-        match runtime.block_on(monitor.execute(&line)) {
-            Ok(response) => show(&response, format),
-            Err(MonitorError::Parse { error, line }) => {
-                crate::cli::report_parse_error(&line, &error)
-            }
-            Err(e @ (MonitorError::Transport(_) | MonitorError::Connect(_))) => {
-                if is_quit(grammar, monitor.profile(), &line) {
-                    break;
+            Ending::Lost(why) => {
+                eprintln!("qhmp: QEMU went away: {why}");
+                let Some((target, config)) = &options.reconnect else {
+                    return Exit::Connection;
+                };
+                match session.reconnect(&mut editor, target, config) {
+                    Some(m) => monitor = m,
+                    None => return Exit::Connection,
                 }
-                eprintln!("qhmp: {e}");
-                status = Exit::Connection;
-                break;
-            }
-            Err(e) => eprintln!("qhmp: {e}"),
-        }
-    }
-    status
-}
-
-fn save_history(editor: &mut Editor<MonitorHelper, DefaultHistory>, path: &std::path::Path) {
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = editor.save_history(path);
-}
-
-fn spawn_event_printer(
-    runtime: &tokio::runtime::Runtime,
-    monitor: &Monitor,
-    mut printer: impl ExternalPrinter + Send + 'static,
-) {
-    let mut events = monitor.client().events();
-    runtime.spawn(async move {
-        while let Some(event) = events.recv().await {
-            if printer
-                .print(format!("{}\n", event_line(&event.raw)))
-                .is_err()
-            {
-                break;
             }
         }
-    });
+    }
 }
 
-/// `\format json|table|classic`: client-side switches.
-fn client_side(switch: &str, format: &mut Format) {
-    let mut words = switch.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some("format"), Some(name)) => match <Format as clap::ValueEnum>::from_str(name, true) {
-            Ok(f) => {
-                *format = f;
-                println!("output format: {name}");
+struct Session<'r> {
+    runtime: &'r tokio::runtime::Runtime,
+    grammar: &'static Grammar,
+    history: Option<PathBuf>,
+    format: Format,
+    assume_yes: bool,
+}
+
+impl Session<'_> {
+    /// Serves the prompt on one connection.
+    fn serve(&mut self, editor: &mut LineEditor, monitor: &mut Monitor) -> Ending {
+        let live = live::QemuValues::new(monitor.client().clone(), self.runtime.handle().clone());
+        editor.set_helper(Some(MonitorHelper::new(
+            self.grammar,
+            monitor.profile(),
+            live,
+        )));
+        let watch = Watch::start(monitor.client(), editor.create_external_printer().ok());
+        loop {
+            if watch.take_gone() {
+                return Ending::Lost(lost_reason(monitor.client()));
             }
-            Err(_) => eprintln!("qhmp: unknown format '{name}' (classic, table, json)"),
-        },
-        (Some("format"), None) => println!("output format: {}", format_name(*format)),
-        _ => eprintln!("qhmp: client commands: \\format classic|table|json"),
+            let line = match editor.readline(PROMPT) {
+                Ok(line) => line,
+                // Ctrl-C clears the line (and wakes the prompt when QEMU is gone).
+                Err(ReadlineError::Interrupted) => continue,
+                Err(ReadlineError::Eof) => return Ending::Left,
+                Err(e) => return Ending::Terminal(e.to_string()),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            self.remember(editor, &line);
+            if let Some(command) = ClientCommand::parse(&line) {
+                command.run(&mut self.format);
+                continue;
+            }
+            if has_masked_secret(&line) {
+                eprintln!(
+                    "qhmp: this line came from the history, where its secret is masked \
+                     ({MASK}); type the secret itself"
+                );
+                continue;
+            }
+            let line = match self.complete_password(editor, &line) {
+                Some(line) => line,
+                None => continue,
+            };
+            let quitting = is_quit(self.grammar, monitor.profile(), &line);
+            if quitting {
+                if !self.assume_yes && !confirm_quit(editor) {
+                    continue;
+                }
+                watch.expect_end();
+            }
+            let Some(outcome) = self.runtime.block_on(interruptible(monitor.execute(&line))) else {
+                watch.cancel_end();
+                if !watch.take_gone() {
+                    eprintln!("\nqhmp: interrupted; QEMU may still carry the command out");
+                }
+                continue;
+            };
+            match outcome {
+                Ok(response) => {
+                    crate::cli::print_response(&response, self.format);
+                    if quitting && !response.failed {
+                        return Ending::Left;
+                    }
+                    watch.cancel_end();
+                }
+                Err(MonitorError::Parse { error, line }) => {
+                    watch.cancel_end();
+                    crate::cli::report_parse_error(&line, &error)
+                }
+                Err(MonitorError::Transport(e) | MonitorError::Connect(e)) if e.is_fatal() => {
+                    if quitting {
+                        return Ending::Left;
+                    }
+                    return Ending::Lost(e.to_string());
+                }
+                Err(e) => {
+                    watch.cancel_end();
+                    eprintln!("qhmp: {e}");
+                }
+            }
+        }
+    }
+
+    /// Adds the line to the history, secrets masked, and appends it to the
+    /// history file at once (so a crash or a second session loses nothing).
+    fn remember(&self, editor: &mut LineEditor, line: &str) {
+        let _ = editor.add_history_entry(mask_secrets(line));
+        if let Some(path) = &self.history {
+            if ensure_private_dir(path) {
+                let _ = editor.append_history(path);
+            }
+        }
+    }
+
+    /// `change vnc password` without a password asks for it, unechoed, as
+    /// QEMU's own monitor does. `None`: nothing to run.
+    fn complete_password(&self, editor: &mut LineEditor, line: &str) -> Option<String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !matches!(words.as_slice(), ["change", "vnc", "password" | "passwd"]) {
+            return Some(line.to_string());
+        }
+        let password = read_secret(editor, "Password: ")?;
+        let quoted = password.replace('\\', "\\\\").replace('"', "\\\"");
+        Some(format!("{} \"{quoted}\"", line.trim_end()))
+    }
+
+    /// Asks until QEMU answers again or the user gives up.
+    fn reconnect(
+        &self,
+        editor: &mut LineEditor,
+        target: &Target,
+        config: &ClientConfig,
+    ) -> Option<Monitor> {
+        loop {
+            let question = format!("Reconnect to {target}? [Y/n] ");
+            let answer = editor.readline(&question).ok()?;
+            if answer.trim().eq_ignore_ascii_case("n") || answer.trim().eq_ignore_ascii_case("no") {
+                return None;
+            }
+            let connected = self.runtime.block_on(async {
+                let client = Client::connect(target, config.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Monitor::on_client(client).await.map_err(|e| e.to_string())
+            });
+            match connected {
+                Ok(monitor) => {
+                    println!("Connected to QEMU {}", monitor.version());
+                    return Some(monitor);
+                }
+                Err(e) => eprintln!("qhmp: {e}"),
+            }
+        }
     }
 }
 
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Classic => "classic",
-        Format::Table => "table",
-        Format::Json => "json",
+/// Runs `work` until it ends or Ctrl-C (SIGINT) arrives: `None` then.
+async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut sigint) = signal(SignalKind::interrupt()) else {
+        return Some(work.await);
+    };
+    tokio::select! {
+        done = work => Some(done),
+        _ = sigint.recv() => None,
     }
+}
+
+fn lost_reason(client: &Client) -> String {
+    client
+        .fatal_error()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "the QMP connection ended".to_string())
+}
+
+/// Creates the history directory, private to the user, when missing.
+fn ensure_private_dir(path: &Path) -> bool {
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    if dir.is_dir() {
+        return true;
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .is_ok()
 }
 
 fn is_quit(grammar: &Grammar, profile: Profile, line: &str) -> bool {
@@ -207,10 +299,27 @@ fn is_quit(grammar: &Grammar, profile: Profile, line: &str) -> bool {
         .is_some_and(|e| e.primary_name() == "quit")
 }
 
-fn confirm(editor: &mut Editor<MonitorHelper, DefaultHistory>) -> bool {
-    matches!(editor.readline("Really quit QEMU? This ends the VM. [y/N] "), Ok(answer) if answer.trim().eq_ignore_ascii_case("y"))
+fn confirm_quit(editor: &mut LineEditor) -> bool {
+    let answer = editor.readline("Really quit QEMU? This ends the VM. [y/N] ");
+    matches!(answer, Ok(a) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
-fn show(response: &Response, format: Format) {
-    crate::cli::print_response(response, format);
+/// Reads a line without showing it and without adding it to the history.
+fn read_secret(editor: &mut LineEditor, prompt: &str) -> Option<String> {
+    let set_masking = |editor: &mut LineEditor, on: bool| {
+        if let Some(helper) = editor.helper_mut() {
+            helper.masking = on;
+        }
+        editor.set_color_mode(if on {
+            ColorMode::Forced
+        } else {
+            ColorMode::Enabled
+        });
+    };
+    set_masking(editor, true);
+    let cursor = editor.set_cursor_visibility(false).ok().flatten();
+    let answer = editor.readline(prompt);
+    drop(cursor);
+    set_masking(editor, false);
+    answer.ok()
 }
