@@ -318,7 +318,7 @@ fn size_text() -> impl Strategy<Value = (String, i64)> {
                 Some(d) => format!("{n}.{d}"),
                 None => n.to_string(),
             };
-            if shift == 20 && tenth.is_none() && n % 2 == 0 {
+            if shift == 20 && tenth.is_none() && n.is_multiple_of(2) {
                 (number, bytes as i64) // MiB is the default unit
             } else {
                 (format!("{number}{letter}"), bytes as i64)

@@ -54,7 +54,7 @@ pub(crate) fn tick(st: &mut State, step: Duration) {
             (b.actual + delta).min(b.target)
         };
     }
-    let due = b.last_event.map_or(true, |t| now >= t + EVENT_INTERVAL);
+    let due = b.last_event.is_none_or(|t| now >= t + EVENT_INTERVAL);
     if b.actual != b.reported && due {
         b.reported = b.actual;
         b.last_event = Some(now);

@@ -40,7 +40,7 @@ pub struct Password {
 impl Password {
     /// Whether a client knowing the password can log in at `now`.
     pub fn usable(&self, now: Duration) -> bool {
-        self.value.is_some() && self.expires.map_or(true, |t| now < t)
+        self.value.is_some() && self.expires.is_none_or(|t| now < t)
     }
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn vnc_connect(st: &mut State, host: &str, port: u16) -> Result<(), S
 pub(crate) fn vnc_disconnect(st: &mut State, port: Option<u16>) {
     let (leaving, staying): (Vec<_>, Vec<_>) = std::mem::take(&mut st.display.vnc_clients)
         .into_iter()
-        .partition(|c| port.map_or(true, |p| p == c.port));
+        .partition(|c| port.is_none_or(|p| p == c.port));
     st.display.vnc_clients = staying;
     for c in leaving {
         vnc_event(st, "VNC_DISCONNECTED", &c);
@@ -188,7 +188,7 @@ pub(crate) fn spice_connect(st: &mut State, host: &str, port: u16) -> Result<(),
 pub(crate) fn spice_disconnect(st: &mut State, port: Option<u16>) {
     let (leaving, staying): (Vec<_>, Vec<_>) = std::mem::take(&mut st.display.spice_clients)
         .into_iter()
-        .partition(|c| port.map_or(true, |p| p == c.port));
+        .partition(|c| port.is_none_or(|p| p == c.port));
     st.display.spice_clients = staying;
     let server = st.display.spice_server(false);
     for c in leaving {
@@ -217,7 +217,7 @@ pub(crate) fn tick(st: &mut State) {
     let host = format!("10.10.0.{}", 20 + r % 40);
     let port = 40_000 + (r % 20_000) as u16;
     let stay = Duration::from_secs(15 + (r >> 8) % 60);
-    let (connect, leave) = if r % 2 == 0 {
+    let (connect, leave) = if r.is_multiple_of(2) {
         (
             vnc_connect(st, &host, port),
             Action::VncDisconnect { port: Some(port) },
@@ -297,7 +297,7 @@ const CHANGE_VNC_PASSWORD: Obj = obj(&[req("password", Ty::Str)]);
 /// Only the default VNC display exists (named `default`, on `video0`).
 fn vnc_display_ok(a: &Map<String, Value>) -> bool {
     a.str_arg("display")
-        .map_or(true, |d| d == "default" || d == "video0")
+        .is_none_or(|d| d == "default" || d == "video0")
 }
 
 fn set_password(st: &mut State, a: &Map<String, Value>) -> CmdResult {

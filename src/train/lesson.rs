@@ -151,7 +151,7 @@ pub fn select<'a>(reply: &'a Value, path: &str) -> Option<&'a Value> {
             current = match selector.split_once('=') {
                 Some((member, value)) => current.as_array()?.iter().find(|item| {
                     item.get(member)
-                        .is_some_and(|v| v.as_str() == Some(value) || v.to_string() == value)
+                        .is_some_and(|v| v.as_str() == Some(value) || *v == value)
                 })?,
                 None => current.get(selector.parse::<usize>().ok()?)?,
             };

@@ -66,7 +66,7 @@ pub(super) fn size(bytes: i64) -> String {
     let sign = if bytes < 0 { "-" } else { "" };
     let scale = 1u64 << (10 * unit);
     let magnitude = bytes.unsigned_abs();
-    if magnitude % scale == 0 {
+    if magnitude.is_multiple_of(scale) {
         format!("{sign}{}{NBSP}{}", magnitude / scale, UNITS[unit])
     } else {
         // Precision loss in the cast only matters beyond what one decimal shows.
