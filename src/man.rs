@@ -47,6 +47,8 @@ pub fn render() -> String {
         );
         options(&mut page, sub);
     }
+    section(&mut page, "INTERACTIVE MONITOR");
+    page.push_str(INTERACTIVE);
     section(&mut page, "EXIT STATUS");
     for (code, meaning) in [
         ("0", "success"),
@@ -101,6 +103,21 @@ fn options(page: &mut String, cmd: &clap::Command) {
         let _ = writeln!(page, "{}", escape(&help));
     }
 }
+
+/// How the `(qemu)` prompt behaves.
+const INTERACTIVE: &str = "Without \\fB\\-c\\fR and with a terminal on standard input, qhmp opens a \\fB(qemu)\\fR prompt.
+.TP
+.B Tab
+completes commands, \\fBinfo\\fR subcommands, flags and values, including live ones the connected QEMU reports (block devices, chardevs, device and object ids, netdevs, QOM paths, migration capabilities and parameters, key names).
+.TP
+.B Ctrl\\-C
+clears the line (or stops waiting for a command); \\fBCtrl\\-D\\fR leaves.
+.TP
+.B \\eformat classic|table|json
+switches the output format for the rest of the session.
+.PP
+Events are printed above the prompt as they arrive. \\fBquit\\fR asks before ending the VM (unless \\fB\\-y\\fR). History is kept in \\fI$XDG_STATE_HOME/qhmp/history\\fR (mode 0600) with passwords and secrets masked. When QEMU goes away qhmp offers to reconnect; declining exits with status 3.
+";
 
 fn commands_section(page: &mut String, grammar: &Grammar) {
     section(page, "MONITOR COMMANDS");
