@@ -1,0 +1,136 @@
+//! Translations no argument template can express; each mirrors what QEMU's
+//! own HMP handler sends. One submodule per family of commands.
+
+use super::{Plan, QemuFacts, QmpRequest, TranslateError};
+use crate::grammar::Entry;
+use crate::parse::Args;
+use serde_json::{json, Value};
+
+mod input;
+mod machine;
+mod media;
+mod migration;
+mod options;
+
+pub use machine::{announce_args, memsave_args, nbd_start_args, throttle_args};
+
+use input::{mouse_button, mouse_move, sendkey};
+use machine::{calc_dirty_rate, dump_guest_memory, nbd_server_start};
+use media::{change, password};
+use migration::{migrate, migrate_set_parameter};
+use options::{chardev, object_add, option_command, qom_set};
+
+/// Special translations that need `query-qmp-schema` to type their values.
+pub fn needs_schema(name: &str) -> bool {
+    matches!(name, "object_add" | "netdev_add" | "migrate_set_parameter")
+}
+
+/// Every routine a grammar entry may name with `qmp: special NAME`.
+pub const ROUTINES: &[&str] = &[
+    "announce_self",
+    "block_set_io_throttle",
+    "calc_dirty_rate",
+    "change",
+    "chardev_add",
+    "chardev_change",
+    "device_add",
+    "dump_guest_memory",
+    "expire_password",
+    "memsave",
+    "migrate",
+    "migrate_set_parameter",
+    "mouse_button",
+    "mouse_move",
+    "nbd_server_start",
+    "netdev_add",
+    "object_add",
+    "qom_list",
+    "qom_set",
+    "qom_tree",
+    "sendkey",
+    "set_password",
+];
+
+pub fn translate(
+    name: &str,
+    entry: &Entry,
+    args: &Args,
+    line: &str,
+    facts: &QemuFacts,
+) -> Result<Plan, TranslateError> {
+    let passthrough = || Plan::Hmp {
+        command_line: line.trim_start().to_string(),
+    };
+    match name {
+        "qom_tree" => Ok(walk(
+            name,
+            vec![QmpRequest::new(
+                "qom-list",
+                Some(json!({"path": args.str("path").unwrap_or("/machine")})),
+            )],
+        )),
+        "qom_list" => Ok(match args.str("path") {
+            // QEMU answers a bare `qom-list` with the root path itself.
+            None => Plan::Qmp(Vec::new()),
+            Some(path) => single("qom-list", json!({"path": path})),
+        }),
+        "memsave" => Ok(walk(
+            name,
+            vec![QmpRequest::new("memsave", Some(memsave_args(args, 0)))],
+        )),
+        "announce_self" => Ok(walk(
+            name,
+            vec![QmpRequest::new(
+                "announce-self",
+                Some(announce_args(args, None)),
+            )],
+        )),
+        "block_set_io_throttle" => Ok(walk(
+            name,
+            vec![QmpRequest::new(
+                "block_set_io_throttle",
+                Some(throttle_args(args, "device")),
+            )],
+        )),
+        "calc_dirty_rate" => calc_dirty_rate(args),
+        "set_password" => password(args, "set_password"),
+        "expire_password" => password(args, "expire_password"),
+        "dump_guest_memory" => dump_guest_memory(args),
+        "change" => change(args, facts),
+        "sendkey" => sendkey(args),
+        "mouse_move" => Ok(mouse_move(args)),
+        "mouse_button" => Ok(mouse_button(args)),
+        "device_add" => {
+            Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough))
+        }
+        "netdev_add" => Ok(option_command(args, "netdev_add", "type").unwrap_or_else(passthrough)),
+        "object_add" => object_add(entry, args),
+        "qom_set" => qom_set(entry, args, passthrough),
+        "migrate" => Ok(migrate(args)),
+        "migrate_set_parameter" => migrate_set_parameter(entry, args),
+        "nbd_server_start" => nbd_server_start(entry, args, passthrough),
+        "chardev_add" => chardev(entry, args, "chardev-add", passthrough),
+        "chardev_change" => chardev(entry, args, "chardev-change", passthrough),
+        _ => Err(TranslateError::UnknownSpecial {
+            command: entry.name.clone(),
+            name: name.to_string(),
+        }),
+    }
+}
+
+fn walk(routine: &str, assumed: Vec<QmpRequest>) -> Plan {
+    Plan::Walk {
+        routine: routine.to_string(),
+        assumed,
+    }
+}
+
+fn single(execute: &str, arguments: Value) -> Plan {
+    Plan::Qmp(vec![QmpRequest::new(execute, Some(arguments))])
+}
+
+fn refused(text: impl Into<String>) -> TranslateError {
+    TranslateError::Refused {
+        hmp_text: text.into(),
+    }
+}
