@@ -236,3 +236,58 @@ fn a_line_that_does_not_parse_fails_with_the_spot() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid parameter: foo"));
 }
+
+#[test]
+fn handler_checks_and_defaults_follow_qemu() {
+    // HMP passes -d DISPLAY to QMP for VNC only.
+    assert_eq!(
+        one("set_password spice pw -d vnc0"),
+        json!({"execute": "set_password", "arguments": {"protocol": "spice", "password": "pw"}})
+    );
+    assert_eq!(
+        one("set_password vnc pw -d vnc0")["arguments"]["display"],
+        "vnc0"
+    );
+    assert_eq!(
+        one("dump-guest-memory -z -R /tmp/d 0 4096")["arguments"],
+        json!({"paging": false, "protocol": "file:/tmp/d", "detach": false, "format": "kdump-raw-zlib", "begin": 0, "length": 4096})
+    );
+    assert_eq!(
+        one("calc_dirty_rate -r 2")["arguments"],
+        json!({"calc-time": 2, "mode": "dirty-ring"})
+    );
+    assert_eq!(
+        one("nbd_server_start 127.0.0.1:10809")["arguments"],
+        json!({"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": "10809"}}})
+    );
+    // Without a live QEMU the announce timing is QEMU's default.
+    assert_eq!(
+        one("announce_self net0,net1")["arguments"],
+        json!({"initial": 50, "max": 550, "rounds": 5, "step": 100, "interfaces": ["net0", "net1"]})
+    );
+    // Refusals QEMU's handler makes before any QMP call send nothing.
+    for (line, text) in [
+        ("calc_dirty_rate 0", "Incorrect period length specified!"),
+        (
+            "dump-guest-memory -z -l /tmp/d",
+            "only one of '-z|-l|-s|-w' can be set",
+        ),
+        ("set_password foo pw", "invalid parameter value: foo"),
+        (
+            "nbd_server_start -w 127.0.0.1:1",
+            "-w only valid together with -a",
+        ),
+    ] {
+        let out = qhmp(&["--dry-run", "-c", line]);
+        assert_eq!(out.status.code(), Some(1), "{line}");
+        assert!(
+            out.stdout.is_empty(),
+            "{line} sent {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(text),
+            "{line}"
+        );
+    }
+}
