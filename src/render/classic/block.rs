@@ -2,7 +2,7 @@
 
 mod image;
 
-use super::fmt_block::{as_list, bad_reply, flag, int, member, opt_text, reply_at, text, C_NULL};
+use super::lenient::{as_list, bad_reply, flag, int, member, opt_text, reply_at, text, C_NULL};
 use crate::parse::Args;
 use crate::render::{RenderContext, RenderError, Reply};
 use serde_json::Value;

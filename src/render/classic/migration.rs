@@ -2,7 +2,7 @@
 
 mod grouped;
 
-use super::fmt_block::{
+use super::lenient::{
     as_list, as_object, flag, float, has, int_ranges, list, member, number_i64, on_off, opt_text,
     reply_at, text, uint, C_NULL,
 };

@@ -5,7 +5,7 @@ mod qom;
 mod rocker;
 mod virtio;
 
-use super::fmt_block::{as_list, bad_reply, reply_at, text};
+use super::lenient::{as_list, bad_reply, reply_at, text};
 use crate::parse::Args;
 use crate::render::{RenderContext, RenderError, Reply};
 

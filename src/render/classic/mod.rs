@@ -9,7 +9,7 @@ mod commands;
 mod display;
 mod fields;
 pub mod fmt;
-mod fmt_block;
+mod lenient;
 mod machine;
 mod migration;
 mod misc;

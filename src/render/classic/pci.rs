@@ -1,7 +1,7 @@
 //! `info pci` (query-pci): every device of every bus, bridges followed by
 //! the devices behind them.
 
-use super::fmt_block::{as_list, flag, has, int, list, member, reply_at, text, uint};
+use super::lenient::{as_list, flag, has, int, list, member, reply_at, text, uint};
 use crate::parse::Args;
 use crate::render::{RenderContext, RenderError, Reply};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! The image dump of `info block -v`: one ImageInfo of a backing chain,
 //! its internal snapshots and its format-specific data.
 
-use crate::render::classic::fmt_block::{
+use crate::render::classic::lenient::{
     flag, has, int, member, opt_text, qnum_to_string, size_to_str, text, uint, utc_civil,
 };
 use crate::render::RenderContext;

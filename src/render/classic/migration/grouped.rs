@@ -2,7 +2,7 @@
 //! (written from QEMU's source; no live 10.1 was available to compare).
 
 use super::{global_on_off, global_shift};
-use crate::render::classic::fmt_block::{
+use crate::render::classic::lenient::{
     float, has, list, member, number_u64, opt_text, size_to_str, uint, C_NULL,
 };
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! `qom-list`, `qom-get` and `info qom-tree`.
 
 use crate::parse::Args;
-use crate::render::classic::fmt_block::{
+use crate::render::classic::lenient::{
     as_list, as_object, bad_reply, list, opt_text, qnum_to_string, reply_at, text,
 };
 use crate::render::{RenderError, Reply};

@@ -1,6 +1,6 @@
 //! `info rocker*`: the rocker switch, its ports, OF-DPA flows and groups.
 
-use crate::render::classic::fmt_block::{
+use crate::render::classic::lenient::{
     as_list, flag, has, int, list, member, number_u64, opt_text, reply_at, text, uint,
 };
 use crate::render::{RenderError, Reply};

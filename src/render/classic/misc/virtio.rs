@@ -1,7 +1,7 @@
 //! `info virtio*`: the x-query-virtio introspection commands.
 
 use crate::parse::Args;
-use crate::render::classic::fmt_block::{
+use crate::render::classic::lenient::{
     as_list, flag, has, int, list, member, opt_text, reply_at, text, true_false, uint, C_NULL,
 };
 use crate::render::{RenderError, Reply};

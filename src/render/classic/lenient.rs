@@ -1,9 +1,13 @@
-//! Helpers shared by the block, PCI, migration and misc renderers: reaching
-//! into QMP replies with the defaults QEMU's C structs have, and the C
-//! `printf` conversions (`%g`, `(null)`) whose exact output HMP depends on.
+//! Lenient reply access for the block, PCI, migration and misc renderers:
+//! members read with the defaults QEMU's C structs have (0, false, `(null)`),
+//! so a reply missing an optional member prints as HMP would.
 
 use crate::render::{RenderError, Reply};
 use serde_json::Value;
+
+// The printf-shaped formatting is shared with the other renderer families.
+pub(crate) use super::fmt::int_list_ranges as int_ranges;
+pub(crate) use super::fmt::{format_g, size_to_str};
 
 /// What glibc's `%s` prints for a NULL pointer: QEMU prints absent optional
 /// strings this way in a few places.
@@ -151,72 +155,6 @@ pub(crate) fn true_false(value: bool) -> &'static str {
     }
 }
 
-/// C's `%.<precision>g` as glibc prints it (`%0.3g`, `%.17g`).
-pub(crate) fn format_g(value: f64, precision: usize) -> String {
-    if value.is_nan() {
-        return if value.is_sign_negative() {
-            "-nan"
-        } else {
-            "nan"
-        }
-        .to_string();
-    }
-    if value.is_infinite() {
-        return if value < 0.0 { "-inf" } else { "inf" }.to_string();
-    }
-    let precision = precision.max(1);
-    if value == 0.0 {
-        return if value.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    // Rounding to `precision` significant digits decides the exponent.
-    let scientific = format!("{:.*e}", precision - 1, value);
-    let (mantissa, exponent) = match scientific.split_once('e') {
-        Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
-        None => (scientific.clone(), 0),
-    };
-    if exponent < -4 || exponent >= precision as i32 {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!(
-            "{}e{}{:02}",
-            strip_fraction_zeros(&mantissa),
-            sign,
-            exponent.unsigned_abs()
-        )
-    } else {
-        let decimals = (precision as i32 - 1 - exponent).max(0) as usize;
-        strip_fraction_zeros(&format!("{value:.decimals$}")).to_string()
-    }
-}
-
-fn strip_fraction_zeros(number: &str) -> &str {
-    if number.contains('.') {
-        number.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        number
-    }
-}
-
-/// QEMU's `size_to_str`: a byte count with a binary unit and three
-/// significant digits (`0 B`, `4 KiB`, `1.5 GiB`, `0.977 KiB`).
-pub(crate) fn size_to_str(bytes: u64) -> String {
-    const SUFFIXES: [&str; 7] = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-    // frexp's exponent of bytes * 1024/1000 picks the unit that keeps the
-    // mantissa below 1000.
-    let scaled = bytes as f64 / (1000.0 / 1024.0);
-    let exponent = if scaled == 0.0 {
-        0
-    } else {
-        scaled.log2().floor() as i32 + 1
-    };
-    let index = ((exponent - 1) / 10).clamp(0, SUFFIXES.len() as i32 - 1) as usize;
-    let divisor = (1u64 << (index * 10)) as f64;
-    format!(
-        "{} {}B",
-        format_g(bytes as f64 / divisor, 3),
-        SUFFIXES[index]
-    )
-}
-
 /// A JSON number as QEMU's `qnum_to_string` prints it: integers in decimal,
 /// doubles with `%.17g`.
 pub(crate) fn qnum_to_string(number: &serde_json::Number) -> String {
@@ -227,32 +165,6 @@ pub(crate) fn qnum_to_string(number: &serde_json::Number) -> String {
     } else {
         format_g(number.as_f64().unwrap_or(0.0), 17)
     }
-}
-
-/// Comma-separated integers with runs merged into `a-b`, as QEMU's string
-/// output visitor prints an integer list (values are kept sorted).
-pub(crate) fn int_ranges(values: &[i64]) -> String {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut ranges: Vec<(i64, i64)> = Vec::new();
-    for v in sorted {
-        match ranges.last_mut() {
-            Some((_, end)) if end.checked_add(1) == Some(v) => *end = v,
-            _ => ranges.push((v, v)),
-        }
-    }
-    ranges
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// `(year, month, day, hour, minute, second)` of a Unix time in UTC.
