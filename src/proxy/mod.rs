@@ -7,6 +7,7 @@
 //! ```
 
 mod listen;
+pub mod qjson;
 pub mod policy;
 mod session;
 
