@@ -11,10 +11,12 @@
 //! ```
 
 mod error;
+mod hmp;
 mod schema_cache;
 mod walk;
 
 pub use error::MonitorError;
+pub use hmp::{HmpAnswer, LinePlan};
 
 use crate::grammar::{Entry, Grammar, Profile};
 use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
@@ -58,6 +60,7 @@ impl Response {
 }
 
 /// A monitor session on one QEMU.
+#[derive(Clone)]
 pub struct Monitor {
     client: Client,
     grammar: &'static Grammar,
@@ -152,48 +155,6 @@ impl Monitor {
             response.requests = requests;
         }
         Ok(response)
-    }
-
-    /// Answers a `human-monitor-command` the way QEMU's own HMP would: the
-    /// whole output text with CR LF line ends, parse errors included.
-    /// `Ok(Err(why))` means the proxy policy refused the line.
-    pub async fn human_monitor_command(
-        &mut self,
-        line: &str,
-        cpu_index: Option<i64>,
-        policy: &crate::proxy::Policy,
-    ) -> Result<Result<String, String>, MonitorError> {
-        let grammar = self.grammar;
-        let parsed = match parse::parse_line(grammar, self.profile(), line, &mut self.defaults) {
-            Ok(Some(parsed)) => parsed,
-            Ok(None) => return Ok(Ok(String::new())),
-            Err(error) => return Ok(Ok(error.hmp_text().replace('\n', "\r\n"))),
-        };
-        let plan = match translate::plan(parsed.entry, &parsed.args, line, &self.facts) {
-            Ok(plan) => plan,
-            Err(TranslateError::Refused { hmp_text }) => {
-                return Ok(Ok(hmp_text.replace('\n', "\r\n")))
-            }
-            Err(e) => return Err(MonitorError::Translate(e)),
-        };
-        // Programs expect QEMU's own help text, not qhmp's wording.
-        let plan = match plan {
-            Plan::Local => Plan::Hmp {
-                command_line: line.trim_start().to_string(),
-            },
-            other => other,
-        };
-        let is_info = parsed.path.len() > 1 || parsed.entry.primary_name() == "help";
-        if let Err(why) = policy.check_hmp(line, &plan, is_info) {
-            return Ok(Err(why));
-        }
-        let saved = self.current_cpu;
-        if cpu_index.is_some() {
-            self.current_cpu = cpu_index;
-        }
-        let outcome = self.run(&parsed, plan).await;
-        self.current_cpu = saved;
-        Ok(Ok(outcome?.crlf_text()))
     }
 
     async fn run(

@@ -1,13 +1,19 @@
 //! Where the proxy listens: `unix:PATH` (mode 0600 by default) or
 //! `tcp:HOST:PORT` (loopback only unless remote clients are allowed).
 
-use super::{session, Shared};
+use super::session;
+use super::shared::Shared;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinSet;
+
+/// Pause after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listen {
@@ -114,21 +120,25 @@ pub enum Bound {
     Tcp(TcpListener),
 }
 
-/// Accepts clients forever; each gets its own session task.
+/// Accepts clients until aborted; each gets its own session task, and the
+/// sessions end with this task.
 pub async fn accept_loop(listener: Bound, shared: Arc<Shared>) {
+    let mut sessions = JoinSet::new();
     loop {
-        match &listener {
-            Bound::Unix(l) => {
-                if let Ok((stream, _)) = l.accept().await {
-                    tokio::spawn(session::serve(stream, shared.clone()));
-                }
-            }
-            Bound::Tcp(l) => {
-                if let Ok((stream, _)) = l.accept().await {
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(session::serve(stream, shared.clone()));
-                }
-            }
+        let accepted = match &listener {
+            Bound::Unix(l) => l.accept().await.map(|(stream, _)| {
+                sessions.spawn(session::serve(stream, shared.clone()));
+            }),
+            Bound::Tcp(l) => l.accept().await.map(|(stream, _)| {
+                let _ = stream.set_nodelay(true);
+                sessions.spawn(session::serve(stream, shared.clone()));
+            }),
+        };
+        while sessions.try_join_next().is_some() {}
+        if let Err(e) = accepted {
+            // Out of file descriptors and the like: wait rather than spin.
+            eprintln!("qhmp proxy: accepting a client: {e}");
+            tokio::time::sleep(ACCEPT_RETRY).await;
         }
     }
 }

@@ -2,6 +2,7 @@
 //! applied to QMP commands and to HMP lines alike (a line is judged by what
 //! it translates to).
 
+use crate::monitor::LinePlan;
 use crate::translate::Plan;
 use std::collections::BTreeSet;
 
@@ -58,6 +59,26 @@ impl Policy {
             ));
         }
         Ok(())
+    }
+
+    /// Judges a request's command before it runs. `human-monitor-command`
+    /// is only refused outright by `--deny`; otherwise each of its lines is
+    /// judged by what it translates to ([`Policy::check_line`]).
+    pub fn check_request(&self, command: &str) -> Result<(), String> {
+        if command != "human-monitor-command" {
+            return self.check_qmp(command);
+        }
+        if self.deny.contains(command) {
+            return Err(format!(
+                "command '{command}' is refused by the qhmp proxy policy (--deny)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Judges an HMP line by its translation.
+    pub fn check_line(&self, line: &LinePlan<'_>) -> Result<(), String> {
+        self.check_hmp(line.line, &line.plan, line.shows_only)
     }
 
     /// Judges an HMP line by its translation. `is_info` says whether the line

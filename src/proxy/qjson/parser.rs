@@ -203,7 +203,7 @@ impl<'t> Parser<'t> {
                     cp = match hex4(text, i + 2) {
                         Some(trail @ 0xDC00..=0xDFFF) => {
                             i += 6;
-                            Some(0x1_0000 + ((lead & 0x3FF) << 10) | (trail & 0x3FF))
+                            Some((0x1_0000 + ((lead & 0x3FF) << 10)) | (trail & 0x3FF))
                         }
                         _ => None,
                     };
@@ -328,7 +328,10 @@ mod tests {
             err(b"{\"id\":\"\xef\xbf\xbf\"}"),
             "invalid UTF-8 sequence in string"
         );
-        assert_eq!(err(b"{\"id\":\"\\q\"}"), "invalid escape sequence in string");
+        assert_eq!(
+            err(b"{\"id\":\"\\q\"}"),
+            "invalid escape sequence in string"
+        );
     }
 
     #[test]

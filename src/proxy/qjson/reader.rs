@@ -336,10 +336,7 @@ mod tests {
         assert_eq!(read(b"{\"id\":-}\n"), vec![err("stray '-}'")]);
         assert_eq!(read(b"{\"id\":1.}\n"), vec![err("stray '1.}'")]);
         assert_eq!(read(b"{\"id\":\"\\x\n"), vec![err("stray '\"\\x\n'")]);
-        assert_eq!(
-            read(b"garbage\n"),
-            vec![err("invalid keyword 'garbage'")]
-        );
+        assert_eq!(read(b"garbage\n"), vec![err("invalid keyword 'garbage'")]);
     }
 
     #[test]

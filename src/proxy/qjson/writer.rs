@@ -177,6 +177,9 @@ mod tests {
             to_qemu_json(&json!("é😀\u{7f}\0\"\\/\t")),
             r#""\u00E9\uD83D\uDE00\u007F\u0000\"\\/\t""#
         );
-        assert_eq!(to_qemu_json(&json!([[], {}, [1, null]])), "[[], {}, [1, null]]");
+        assert_eq!(
+            to_qemu_json(&json!([[], {}, [1, null]])),
+            "[[], {}, [1, null]]"
+        );
     }
 }
