@@ -112,10 +112,14 @@ async fn translated(
     let reply = match outcome {
         Ok(answer) => {
             if let Some(why) = &answer.fallback {
-                eprintln!(
-                    "qhmp proxy: '{}' answered by QEMU's own HMP ({why})",
-                    line.trim()
-                );
+                let words = if line.trim_start().starts_with("info") {
+                    2
+                } else {
+                    1
+                };
+                let command: Vec<&str> = line.split_whitespace().take(words).collect();
+                let command = command.join(" ");
+                shared.note_once(format!("'{command}' is answered by QEMU's own HMP ({why})"));
             }
             with_id(json!({"return": answer.text}), id)
         }

@@ -56,6 +56,8 @@ pub struct Shared {
     template: tokio::sync::Mutex<Option<(u64, Monitor)>>,
     /// QEMU keeps one `/fmt` default pair per process; so does the proxy.
     format_defaults: Mutex<FormatDefaults>,
+    /// Notes already printed (each is printed once).
+    noted: Mutex<std::collections::BTreeSet<String>>,
     pub policy: Policy,
     pub native_hmp: bool,
 }
@@ -74,6 +76,7 @@ impl Shared {
             events: Mutex::new(None),
             template: tokio::sync::Mutex::new(None),
             format_defaults: Mutex::new(FormatDefaults::default()),
+            noted: Mutex::new(std::collections::BTreeSet::new()),
             policy,
             native_hmp,
         })
@@ -158,6 +161,15 @@ impl Shared {
 
     pub fn set_format_defaults(&self, defaults: FormatDefaults) {
         *lock(&self.format_defaults) = defaults;
+    }
+
+    /// Prints a note on stderr the first time it comes up.
+    pub fn note_once(&self, note: String) {
+        let mut noted = lock(&self.noted);
+        if !noted.contains(&note) {
+            eprintln!("qhmp proxy: {note}");
+            noted.insert(note);
+        }
     }
 
     /// Registers a new client; events reach it once it has negotiated.
