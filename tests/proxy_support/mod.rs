@@ -85,6 +85,22 @@ impl Qemu {
         let _ = self.child.wait();
     }
 
+    /// Starts a fresh QEMU on the same QMP socket path (after [`Qemu::kill`]).
+    pub fn respawn(&mut self, binary: &Path, extra: &[&str]) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.socket);
+        self.child = Command::new(binary)
+            .args(["-machine", "pc", "-S", "-nodefaults", "-display", "none"])
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", self.socket.display()))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        self.wait_listening();
+    }
+
     pub fn target(&self) -> Target {
         Target::Unix(self.socket.clone())
     }
