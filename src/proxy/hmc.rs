@@ -19,13 +19,13 @@ pub async fn answer(session: &Session, request: Map<String, Value>, id: Option<&
         return forward(session, disarmed(request), id).await;
     };
     let line = line.to_string();
+    if session.shared.native_hmp {
+        return native(session, request, &line, id).await;
+    }
     if let Some(cpu) = cpu_index {
         if let Some(refusal) = check_cpu(session, cpu, id).await {
             return refusal;
         }
-    }
-    if session.shared.native_hmp {
-        return native(session, request, &line, id).await;
     }
     translated(session, &line, cpu_index, id).await
 }
