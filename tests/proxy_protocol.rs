@@ -23,6 +23,7 @@ const NEGOTIATION_MODE: &[&[u8]] = &[
     b"{\"execute\":\"qmp_capabilities\",\"arguments\":{\"x\":1,\"enable\":[\"foo\"]},\"id\":7}\n",
     b"{\"execute\":\"qmp_capabilities\",\"arguments\":{\"x\":1},\"id\":9}\n",
     b"garbage\n",
+    b"[1]\n",
     b"{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]},\"id\":{\"a\":[1,2]}}\n",
 ];
 
@@ -133,8 +134,18 @@ async fn same_bytes_as_qemu(var: &str) {
         String::from_utf8_lossy(&direct_greeting),
         "greeting"
     );
+    // QEMU's nesting limit: 1024 open brackets pass, one more is refused.
+    let deep_ok = [vec![b'['; 1024], vec![b']'; 1024], b"\n".to_vec()].concat();
+    let too_deep = [vec![b'['; 1025], b"\n".to_vec()].concat();
+    let limits = [deep_ok.as_slice(), too_deep.as_slice()];
+    let cases: Vec<&[u8]> = NEGOTIATION_MODE
+        .iter()
+        .chain(COMMAND_MODE)
+        .copied()
+        .chain(limits)
+        .collect();
     let mut differences = Vec::new();
-    for case in NEGOTIATION_MODE.iter().chain(COMMAND_MODE) {
+    for case in &cases {
         let mut expected = exchange(&mut direct, case, 0).await;
         let mut got = exchange(&mut proxied, case, expected.len()).await;
         // An out-of-band reply may overtake the sentinel's, through the
@@ -156,7 +167,7 @@ async fn same_bytes_as_qemu(var: &str) {
         differences.is_empty(),
         "{var}: {} of {} cases differ:\n{}",
         differences.len(),
-        NEGOTIATION_MODE.len() + COMMAND_MODE.len(),
+        cases.len(),
         differences.join("\n")
     );
 }
