@@ -96,3 +96,20 @@ async fn exit_on_upstream_loss_tells_clients_then_exits() {
     };
     assert_eq!(status.code(), Some(3), "exit status for a lost connection");
 }
+
+/// Stopping an in-process proxy (dropping its future) closes its clients
+/// and frees QEMU's QMP socket for others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_proxy_frees_the_qmp_socket() {
+    let Some(binary) = qemu_binary("QHMP_QEMU_10") else {
+        return;
+    };
+    let qemu = Qemu::start(&binary, &["-name", "freed"]);
+    let proxy = InProcessProxy::start(&qemu, |_| {}).await;
+    let mut client = Raw::negotiated(&proxy.socket).await;
+    assert_eq!(client.hmp("info name").await, "freed\r\n");
+    drop(proxy);
+    assert!(client.line().await.is_none(), "the client was not let go");
+    let mut direct = Raw::negotiated(&qemu.socket).await;
+    assert_eq!(direct.hmp("info name").await, "freed\r\n");
+}

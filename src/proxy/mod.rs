@@ -86,10 +86,11 @@ pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
         .map_err(ProxyError::Listen)?;
     let shared = Shared::new(options.policy.clone(), options.native_hmp);
     let watch = shared.install_upstream(first);
-    let accept = AbortOnDrop(tokio::spawn(listen::accept_loop(listener, shared.clone())));
-    let outcome = supervise(&shared, &options, watch).await;
-    drop(accept);
-    outcome
+    let _stop = Stop {
+        accept: tokio::spawn(listen::accept_loop(listener, shared.clone())),
+        shared: shared.clone(),
+    };
+    supervise(&shared, &options, watch).await
 }
 
 /// Watches the upstream connection; on loss tells every client, then
@@ -122,12 +123,17 @@ async fn supervise(
     }
 }
 
-/// Aborts a task when dropped (so dropping [`run`] stops the listener).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Stops the listener, the sessions and the upstream connection when [`run`]
+/// returns or its future is dropped.
+struct Stop {
+    accept: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
+}
 
-impl Drop for AbortOnDrop {
+impl Drop for Stop {
     fn drop(&mut self) {
-        self.0.abort();
+        self.accept.abort();
+        self.shared.shutdown();
     }
 }
 

@@ -56,6 +56,8 @@ pub struct Shared {
     template: tokio::sync::Mutex<Option<(u64, Monitor)>>,
     /// QEMU keeps one `/fmt` default pair per process; so does the proxy.
     format_defaults: Mutex<FormatDefaults>,
+    /// The task fanning the current upstream's events out.
+    fanout: Mutex<Option<tokio::task::AbortHandle>>,
     /// Notes already printed (each is printed once).
     noted: Mutex<std::collections::BTreeSet<String>>,
     pub policy: Policy,
@@ -77,6 +79,7 @@ impl Shared {
             template: tokio::sync::Mutex::new(None),
             format_defaults: Mutex::new(FormatDefaults::default()),
             noted: Mutex::new(std::collections::BTreeSet::new()),
+            fanout: Mutex::new(None),
             policy,
             native_hmp,
         })
@@ -108,7 +111,7 @@ impl Shared {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(Upstream { client, generation });
         let shared = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             poll_fn(|cx| {
                 let mut events = lock(&shared.events);
                 let Some(rx) = events.as_mut() else {
@@ -123,7 +126,23 @@ impl Shared {
                 }
             })
             .await;
-        })
+        });
+        *lock(&self.fanout) = Some(task.abort_handle());
+        task
+    }
+
+    /// Lets go of the upstream connection and stops the fan-out (when the
+    /// proxy stops), so that QEMU's QMP socket is free for others.
+    pub fn shutdown(&self) {
+        if let Some(fanout) = lock(&self.fanout).take() {
+            fanout.abort();
+        }
+        self.drop_upstream();
+        *lock(&self.events) = None;
+        lock(&self.sessions).clear();
+        if let Ok(mut template) = self.template.try_lock() {
+            *template = None;
+        }
     }
 
     /// Forgets the upstream after its connection ended; returns why it did.
