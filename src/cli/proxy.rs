@@ -3,7 +3,7 @@
 use super::args::ProxyArgs;
 use super::{Cli, Exit};
 use crate::proxy::{Listen, Policy, ProxyError, ProxyOptions};
-use crate::qmp::Target;
+use crate::qmp::{ClientConfig, Target};
 
 pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {
     let options = match options(cli, args) {
@@ -65,6 +65,10 @@ fn options(cli: &Cli, args: &ProxyArgs) -> Result<ProxyOptions, String> {
         native_hmp: args.hmp == "native",
         reconnect: !args.exit_on_upstream_loss,
         socket_mode,
-        client: super::oneshot::client_config(cli),
+        // A relay waits as long as QEMU takes, as its clients would without it.
+        client: ClientConfig {
+            request_timeout: None,
+            ..super::oneshot::client_config(cli)
+        },
     })
 }

@@ -24,4 +24,8 @@ pub enum MonitorError {
     NoVersion,
     #[error("{0}")]
     Walk(String),
+    /// The caller's check refused the line (see
+    /// [`Monitor::human_monitor_command_checked`](super::Monitor::human_monitor_command_checked)).
+    #[error("{0}")]
+    Refused(String),
 }

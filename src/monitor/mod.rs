@@ -1,20 +1,75 @@
 //! The library API: a monitor that takes HMP command lines and answers them
 //! through QMP, on a live QEMU or on the built-in simulator.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), qhmp::monitor::MonitorError> {
-//! let target: qhmp::qmp::Target = "unix:/run/qemu/vm1.qmp".parse().expect("a target");
-//! let mut monitor = qhmp::monitor::Monitor::connect(&target, Default::default()).await?;
+//! [`Monitor::connect`] opens a QMP socket; [`Monitor::on_client`] wraps any
+//! [`Client`], including one over an in-memory stream as below, where a few
+//! scripted replies stand in for QEMU:
+//!
+//! ```
+//! # use serde_json::{json, Value};
+//! # use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//! # /// A stand-in for QEMU: answers a few commands on an in-memory stream.
+//! # async fn scripted_qemu(stream: tokio::io::DuplexStream) -> std::io::Result<()> {
+//! #     let (read, mut write) = tokio::io::split(stream);
+//! #     let version = json!({"qemu": {"major": 10, "minor": 0, "micro": 0}, "package": ""});
+//! #     let greeting = json!({"QMP": {"version": version, "capabilities": []}});
+//! #     write.write_all(format!("{greeting}\r\n").as_bytes()).await?;
+//! #     let mut lines = BufReader::new(read).lines();
+//! #     while let Some(line) = lines.next_line().await? {
+//! #         let request: Value = serde_json::from_str(&line)?;
+//! #         let answer = match request["execute"].as_str().unwrap_or_default() {
+//! #             "query-version" => version.clone(),
+//! #             "query-commands" => json!([{"name": "query-status"}, {"name": "stop"}]),
+//! #             "query-status" => json!({"status": "prelaunch", "running": false}),
+//! #             _ => json!({}),
+//! #         };
+//! #         let reply = json!({"return": answer, "id": request["id"]});
+//! #         write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+//! #     }
+//! #     Ok(())
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let (stream, qemu_end) = tokio::io::duplex(64 * 1024);
+//! # tokio::spawn(scripted_qemu(qemu_end));
+//! use qhmp::monitor::Monitor;
+//! use qhmp::qmp::{Client, ClientConfig};
+//!
+//! let client = Client::from_stream(stream, ClientConfig::default()).await?;
+//! let mut monitor = Monitor::on_client(client).await?;
+//! assert_eq!(monitor.version().to_string(), "10.0.0");
+//!
+//! // A line, the QMP it became, and QEMU's text for the reply.
 //! let response = monitor.execute("info status").await?;
-//! print!("{}", response.text);
+//! assert_eq!(response.text, "VM status: paused (prelaunch)\n");
+//! assert_eq!(response.requests, [json!({"execute": "query-status"})]);
+//! assert!(!response.failed);
+//!
+//! // `human-monitor-command` semantics: CR LF line ends, and what QEMU's
+//! // HMP prints for a bad line is text too, not an error.
+//! let text = monitor.human_monitor_command("info status", None).await?;
+//! assert_eq!(text, "VM status: paused (prelaunch)\r\n");
+//! let text = monitor.human_monitor_command("info nosuch", None).await?;
+//! assert_eq!(text, "unknown command: 'info nosuch'\r\n");
+//!
+//! // A check sees how a line would run before anything is sent.
+//! let refused = monitor
+//!     .human_monitor_command_checked("stop", None, |line| match line.shows_only {
+//!         true => Ok(()),
+//!         false => Err(format!("'{}' would change the VM", line.line)),
+//!     })
+//!     .await;
+//! assert!(matches!(refused, Err(qhmp::monitor::MonitorError::Refused(_))));
 //! # Ok(()) }
 //! ```
 
 mod error;
+mod hmp;
 mod schema_cache;
 mod walk;
 
 pub use error::MonitorError;
+pub use hmp::{HmpAnswer, LinePlan};
 
 use crate::grammar::{Entry, Grammar, Profile};
 use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
@@ -58,6 +113,7 @@ impl Response {
 }
 
 /// A monitor session on one QEMU.
+#[derive(Clone)]
 pub struct Monitor {
     client: Client,
     grammar: &'static Grammar,
@@ -69,7 +125,18 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Connects to a QEMU's QMP socket and learns what it offers.
+    /// Connects to a QEMU's QMP socket (negotiating capabilities) and learns
+    /// what it offers: its version, which picks the command set, and its QMP
+    /// commands.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), qhmp::monitor::MonitorError> {
+    /// use qhmp::monitor::Monitor;
+    /// let target: qhmp::qmp::Target = "unix:/run/qemu/vm1.qmp".parse().expect("a target");
+    /// let mut monitor = Monitor::connect(&target, Default::default()).await?;
+    /// print!("{}", monitor.execute("info status").await?.text);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(target: &Target, config: ClientConfig) -> Result<Monitor, MonitorError> {
         let client = Client::connect(target, config)
             .await
@@ -98,7 +165,9 @@ impl Monitor {
         Monitor::on_client(client).await
     }
 
-    /// Wraps an already negotiated QMP client.
+    /// Wraps an already negotiated QMP client (a socket, a proxy's socket, or
+    /// an in-memory stream; see the [module example](self)). Asks QEMU for
+    /// `query-version` and `query-commands`.
     pub async fn on_client(client: Client) -> Result<Monitor, MonitorError> {
         let grammar = Grammar::builtin().map_err(|e| MonitorError::Grammar(e.clone()))?;
         let version = client
@@ -130,21 +199,47 @@ impl Monitor {
         })
     }
 
-    /// The connected QEMU's version.
+    /// The connected QEMU's version, as `query-version` reported it.
     pub fn version(&self) -> &QemuVersion {
         &self.facts.version
     }
 
+    /// The HMP command set used for this QEMU (the newest one not newer
+    /// than its version).
     pub fn profile(&self) -> Profile {
         self.facts.profile()
     }
 
-    /// The underlying QMP client (for events).
+    /// The underlying QMP client, for events and raw QMP.
+    ///
+    /// ```no_run
+    /// # async fn demo(monitor: &qhmp::monitor::Monitor) {
+    /// let mut events = monitor.client().events();
+    /// while let Some(event) = events.recv().await {
+    ///     println!("{} {}", event.name, event.data);
+    /// }
+    /// # }
+    /// ```
     pub fn client(&self) -> &Client {
         &self.client
     }
 
-    /// Parses and runs one command line.
+    /// Parses and runs one command line, returning QEMU's text for it
+    /// (lines end in `\n`) together with the QMP requests and replies.
+    ///
+    /// A line that does not parse is an [`MonitorError::Parse`], whose
+    /// [`hmp_text`](crate::parse::ParseError::hmp_text) is what QEMU would
+    /// print; a QMP error reply is a [`Response`] with `failed` set and the
+    /// `Error: …` text. For `human-monitor-command` semantics (everything as
+    /// text, `\r\n`) see [`Monitor::human_monitor_command`].
+    ///
+    /// ```no_run
+    /// # async fn demo(monitor: &mut qhmp::monitor::Monitor) -> Result<(), qhmp::monitor::MonitorError> {
+    /// let response = monitor.execute("info version").await?;
+    /// assert_eq!(response.requests[0]["execute"], "query-version");
+    /// print!("{}", response.text);
+    /// # Ok(()) }
+    /// ```
     pub async fn execute(&mut self, line: &str) -> Result<Response, MonitorError> {
         let grammar = self.grammar;
         let Some(parsed) = parse::parse_line(grammar, self.profile(), line, &mut self.defaults)
@@ -173,48 +268,6 @@ impl Monitor {
             response.requests = requests;
         }
         Ok(response)
-    }
-
-    /// Answers a `human-monitor-command` the way QEMU's own HMP would: the
-    /// whole output text with CR LF line ends, parse errors included.
-    /// `Ok(Err(why))` means the proxy policy refused the line.
-    pub async fn human_monitor_command(
-        &mut self,
-        line: &str,
-        cpu_index: Option<i64>,
-        policy: &crate::proxy::Policy,
-    ) -> Result<Result<String, String>, MonitorError> {
-        let grammar = self.grammar;
-        let parsed = match parse::parse_line(grammar, self.profile(), line, &mut self.defaults) {
-            Ok(Some(parsed)) => parsed,
-            Ok(None) => return Ok(Ok(String::new())),
-            Err(error) => return Ok(Ok(error.hmp_text().replace('\n', "\r\n"))),
-        };
-        let plan = match translate::plan(parsed.entry, &parsed.args, line, &self.facts) {
-            Ok(plan) => plan,
-            Err(TranslateError::Refused { hmp_text }) => {
-                return Ok(Ok(hmp_text.replace('\n', "\r\n")))
-            }
-            Err(e) => return Err(MonitorError::Translate(e)),
-        };
-        // Programs expect QEMU's own help text, not qhmp's wording.
-        let plan = match plan {
-            Plan::Local => Plan::Hmp {
-                command_line: line.trim_start().to_string(),
-            },
-            other => other,
-        };
-        let is_info = parsed.path.len() > 1 || parsed.entry.primary_name() == "help";
-        if let Err(why) = policy.check_hmp(line, &plan, is_info) {
-            return Ok(Err(why));
-        }
-        let saved = self.current_cpu;
-        if cpu_index.is_some() {
-            self.current_cpu = cpu_index;
-        }
-        let outcome = self.run(&parsed, plan).await;
-        self.current_cpu = saved;
-        Ok(Ok(outcome?.crlf_text()))
     }
 
     async fn run(

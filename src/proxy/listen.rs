@@ -1,13 +1,19 @@
 //! Where the proxy listens: `unix:PATH` (mode 0600 by default) or
 //! `tcp:HOST:PORT` (loopback only unless remote clients are allowed).
 
-use super::{session, Shared};
+use super::session;
+use super::shared::Shared;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinSet;
+
+/// Pause after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listen {
@@ -85,20 +91,9 @@ impl Listen {
             source,
         };
         match self {
-            Listen::Unix(path) => {
-                // A stale socket from an earlier run would make bind fail.
-                if std::fs::symlink_metadata(path).is_ok_and(|m| {
-                    use std::os::unix::fs::FileTypeExt;
-                    m.file_type().is_socket()
-                }) {
-                    let _ = std::fs::remove_file(path);
-                }
-                let listener = UnixListener::bind(path).map_err(bind_error)?;
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode))
-                    .map_err(bind_error)?;
-                Ok(Bound::Unix(listener))
-            }
+            Listen::Unix(path) => bind_unix(path, socket_mode)
+                .map(Bound::Unix)
+                .map_err(bind_error),
             Listen::Tcp { host, port } => {
                 let listener = TcpListener::bind((host.as_str(), *port))
                     .await
@@ -109,26 +104,68 @@ impl Listen {
     }
 }
 
+/// Binds a unix socket that nobody can reach before it has `mode`: it is
+/// bound in a private directory, given its mode, then moved into place.
+/// A socket file left by an earlier run is replaced; a live one is not.
+fn bind_unix(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "the path exists and is not a socket",
+            ));
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "another server is listening there",
+            ));
+        }
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staging = parent.join(format!(".qhmp{:x}.{n}", std::process::id()));
+    std::fs::DirBuilder::new().mode(0o700).create(&staging)?;
+    let staged = staging.join("s");
+    let placed = UnixListener::bind(&staged).and_then(|listener| {
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&staged, path)?;
+        Ok(listener)
+    });
+    let _ = std::fs::remove_file(&staged);
+    let _ = std::fs::remove_dir(&staging);
+    placed
+}
+
 pub enum Bound {
     Unix(UnixListener),
     Tcp(TcpListener),
 }
 
-/// Accepts clients forever; each gets its own session task.
+/// Accepts clients until aborted; each gets its own session task, and the
+/// sessions end with this task.
 pub async fn accept_loop(listener: Bound, shared: Arc<Shared>) {
+    let mut sessions = JoinSet::new();
     loop {
-        match &listener {
-            Bound::Unix(l) => {
-                if let Ok((stream, _)) = l.accept().await {
-                    tokio::spawn(session::serve(stream, shared.clone()));
-                }
-            }
-            Bound::Tcp(l) => {
-                if let Ok((stream, _)) = l.accept().await {
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(session::serve(stream, shared.clone()));
-                }
-            }
+        let accepted = match &listener {
+            Bound::Unix(l) => l.accept().await.map(|(stream, _)| {
+                sessions.spawn(session::serve(stream, shared.clone()));
+            }),
+            Bound::Tcp(l) => l.accept().await.map(|(stream, _)| {
+                let _ = stream.set_nodelay(true);
+                sessions.spawn(session::serve(stream, shared.clone()));
+            }),
+        };
+        while sessions.try_join_next().is_some() {}
+        if let Err(e) = accepted {
+            // Out of file descriptors and the like: wait rather than spin.
+            eprintln!("qhmp proxy: accepting a client: {e}");
+            tokio::time::sleep(ACCEPT_RETRY).await;
         }
     }
 }
@@ -151,5 +188,33 @@ mod tests {
         assert!(remote.check_loopback(true).is_ok());
         assert!("udp:1".parse::<Listen>().is_err());
         assert!("tcp:host".parse::<Listen>().is_err());
+    }
+
+    #[tokio::test]
+    async fn unix_sockets_get_their_mode_and_live_ones_are_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.sock");
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        let first = bind_unix(&path, 0o600).expect("bound");
+        assert_eq!(mode(&path).ok(), Some(0o600));
+        // Reachable at its final path.
+        assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
+        let live = bind_unix(&path, 0o600).expect_err("a live socket is not replaced");
+        assert_eq!(live.kind(), std::io::ErrorKind::AddrInUse);
+        drop(first);
+        let _second = bind_unix(&path, 0o660).expect("a stale socket is replaced");
+        assert_eq!(mode(&path).ok(), Some(0o660));
+        let file = dir.path().join("plain");
+        std::fs::write(&file, b"x").expect("a file");
+        assert!(bind_unix(&file, 0o600).is_err());
+        assert_eq!(std::fs::read(&file).ok(), Some(b"x".to_vec()));
+        // Nothing is left behind but the sockets and the file.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("listing")
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["p.sock", "plain"]);
     }
 }

@@ -2,26 +2,33 @@
 //! `human-monitor-command` is answered by qhmp's translator.
 //!
 //! ```text
-//! clients ──► session (greeting, negotiation, policy) ──► upstream Client ──► QEMU
-//!        ◄── events fanned out to every negotiated session ◄──┘
+//! client ─► session: reader (QEMU's JSON rules) ─► in-band queue ─► dispatch ─┐
+//!                    └─ exec-oob ─────────────────────────────────► dispatch ─┤
+//!        ◄─ writer (QEMU's JSON layout) ◄─ replies, events ◄──────────────────┘
+//! dispatch: envelope checks, negotiation, policy; then forward upstream
+//!           (ids rewritten) or answer human-monitor-command by translation
+//! upstream: one qmp::Client; its events fan out to every negotiated client
 //! ```
+//!
+//! Every client sees what QEMU itself would show it: its own greeting and
+//! negotiation, its own ids (any JSON value) on its replies, QEMU's texts
+//! for malformed input, and the same bytes on the wire.
 
+mod dispatch;
+mod hmc;
 mod listen;
 pub mod policy;
+pub mod qjson;
 mod session;
+mod shared;
 
 pub use listen::{Listen, ListenError};
 pub use policy::Policy;
 
-use crate::monitor::{Monitor, MonitorError};
 use crate::qmp::{Client, ClientConfig, ClientError, Target};
-use serde_json::{json, Value};
-use std::sync::{Arc, Mutex, PoisonError};
+use shared::Shared;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, RwLock};
-
-/// Largest request line accepted from a client.
-pub const MAX_CLIENT_LINE: usize = 16 << 20;
 
 /// How the proxy behaves.
 #[derive(Debug, Clone)]
@@ -29,82 +36,46 @@ pub struct ProxyOptions {
     pub upstream: Target,
     pub listen: Listen,
     pub policy: Policy,
-    /// Forward every HMP line to QEMU's own HMP instead of translating.
+    /// Forward every HMP line to QEMU's own HMP instead of translating
+    /// (the policy still judges each line by its translation).
     pub native_hmp: bool,
-    /// Reconnect (with backoff) when the upstream QEMU goes away, instead of exiting.
+    /// Reconnect (with backoff) when the upstream QEMU goes away, instead of
+    /// returning.
     pub reconnect: bool,
-    /// Unix socket permissions.
+    /// Permissions of a unix listen socket (0600 keeps other users out).
     pub socket_mode: u32,
     pub client: ClientConfig,
 }
 
-/// State every session shares.
-pub struct Shared {
-    upstream: RwLock<Option<Client>>,
-    greeting: Mutex<Value>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Value>>>,
-    pub policy: Policy,
-    pub native_hmp: bool,
-}
-
-impl Shared {
-    fn new(policy: Policy, native_hmp: bool) -> Arc<Shared> {
-        Arc::new(Shared {
-            upstream: RwLock::new(None),
-            greeting: Mutex::new(Value::Null),
-            subscribers: Mutex::new(Vec::new()),
-            policy,
-            native_hmp,
-        })
-    }
-
-    /// The greeting each client gets: the upstream QEMU's own.
-    pub fn greeting(&self) -> Value {
-        self.greeting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub async fn upstream(&self) -> Option<Client> {
-        self.upstream.read().await.clone()
-    }
-
-    /// A translator on the current upstream connection.
-    pub async fn monitor(&self) -> Result<Monitor, MonitorError> {
-        let client = self.upstream().await.ok_or(MonitorError::Walk(
-            "the upstream QEMU is not connected".into(),
-        ))?;
-        Monitor::on_client(client).await
-    }
-
-    pub fn subscribe(&self, tx: mpsc::UnboundedSender<Value>) {
-        self.subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(tx);
-    }
-
-    pub fn forget_subscriber(&self, tx: &mpsc::UnboundedSender<Value>) {
-        self.subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|s| !s.same_channel(tx));
-    }
-
-    /// Sends a message to every negotiated client, dropping departed ones.
-    fn broadcast(&self, message: &Value) {
-        self.subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|s| s.send(message.clone()).is_ok());
+impl ProxyOptions {
+    /// Options with the defaults of `qhmp proxy`: translate HMP, no policy,
+    /// reconnect, socket mode 0600, no time limit on relayed commands.
+    pub fn new(upstream: Target, listen: Listen) -> ProxyOptions {
+        ProxyOptions {
+            upstream,
+            listen,
+            policy: Policy::default(),
+            native_hmp: false,
+            reconnect: true,
+            socket_mode: 0o600,
+            client: ClientConfig {
+                request_timeout: None,
+                ..ClientConfig::default()
+            },
+        }
     }
 }
 
-/// Runs the proxy until the upstream is lost (without `reconnect`) or the
-/// listener fails.
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long clients get to receive the upstream-loss error before the proxy
+/// returns (without `reconnect`).
+const FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
+/// Runs the proxy: connects upstream, listens, and serves clients until the
+/// upstream is lost (without `reconnect`) or the listener cannot be set up.
+/// Dropping the future stops the listener and every session.
 pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
-    let shared = Shared::new(options.policy.clone(), options.native_hmp);
     let first = Client::connect(&options.upstream, options.client.clone())
         .await
         .map_err(ProxyError::Upstream)?;
@@ -113,28 +84,13 @@ pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
         .bind(options.socket_mode)
         .await
         .map_err(ProxyError::Listen)?;
-    let watch = install_upstream(&shared, first).await;
-    let accept = tokio::spawn(listen::accept_loop(listener, shared.clone()));
-    let outcome = supervise(&shared, &options, watch).await;
-    accept.abort();
-    outcome
-}
-
-/// Makes `client` the upstream and fans its events out to every client.
-/// The returned task ends when the upstream connection does.
-async fn install_upstream(shared: &Arc<Shared>, client: Client) -> tokio::task::JoinHandle<()> {
-    *shared
-        .greeting
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = client.greeting().raw.clone();
-    let mut events = client.events();
-    *shared.upstream.write().await = Some(client);
-    let fanout = shared.clone();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            fanout.broadcast(&event.raw);
-        }
-    })
+    let shared = Shared::new(options.policy.clone(), options.native_hmp);
+    let watch = shared.install_upstream(first);
+    let _stop = Stop {
+        accept: tokio::spawn(listen::accept_loop(listener, shared.clone())),
+        shared: shared.clone(),
+    };
+    supervise(&shared, &options, watch).await
 }
 
 /// Watches the upstream connection; on loss tells every client, then
@@ -146,26 +102,38 @@ async fn supervise(
 ) -> Result<(), ProxyError> {
     loop {
         let _ = (&mut watch).await;
-        let Some(client) = shared.upstream.write().await.take() else {
-            return Ok(());
-        };
-        let lost = client.fatal_error().unwrap_or(ClientError::Closed);
-        shared.broadcast(&json!({"error": {"class": "GenericError",
-            "desc": format!("qhmp proxy lost its upstream QEMU: {lost}")}}));
+        let lost = shared.drop_upstream();
+        shared
+            .tell_everyone(
+                &format!("qhmp proxy lost its upstream QEMU: {lost}"),
+                FLUSH_LIMIT,
+            )
+            .await;
         if !options.reconnect {
             return Err(ProxyError::Upstream(lost));
         }
         let mut delay = Duration::from_millis(100);
-        loop {
+        watch = loop {
             tokio::time::sleep(delay).await;
             match Client::connect(&options.upstream, options.client.clone()).await {
-                Ok(client) => {
-                    watch = install_upstream(shared, client).await;
-                    break;
-                }
-                Err(_) => delay = (delay * 2).min(Duration::from_secs(5)),
+                Ok(client) => break shared.install_upstream(client),
+                Err(_) => delay = (delay * 2).min(MAX_BACKOFF),
             }
-        }
+        };
+    }
+}
+
+/// Stops the listener, the sessions and the upstream connection when [`run`]
+/// returns or its future is dropped.
+struct Stop {
+    accept: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.shared.shutdown();
     }
 }
 
