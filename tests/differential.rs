@@ -483,3 +483,80 @@ fn every_qmp_backed_info_command_is_compared() {
         eprintln!("{backed} QMP-backed info commands on QEMU {version}, all compared");
     }
 }
+
+/// Kills the proxy child when the test ends, however it ends.
+struct ProxyChild(std::process::Child);
+
+impl Drop for ProxyChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The same read-only lines, asked as `human-monitor-command` through
+/// `qhmp proxy` (which answers them with qhmp's translator): the returned
+/// strings must be QEMU's native bytes exactly, CR LF included.
+fn proxy_differential(version: &str) {
+    let Some(fx) = Fixture::start(version) else {
+        return;
+    };
+    let listen = fx.dir().join("proxy.sock");
+    let _proxy = ProxyChild(
+        std::process::Command::new(env!("CARGO_BIN_EXE_qhmp"))
+            .arg("proxy")
+            .arg("--upstream")
+            .arg(format!("unix:{}", fx.spare_qmp_socket.display()))
+            .arg("--listen")
+            .arg(format!("unix:{}", listen.display()))
+            .stderr(std::fs::File::create(fx.dir().join("proxy.err")).expect("proxy log"))
+            .spawn()
+            .expect("qhmp proxy starts"),
+    );
+    let mut client =
+        support::qmp_raw::QmpClient::connect(&listen, std::time::Duration::from_secs(30))
+            .expect("client connects to the proxy");
+    let mut lines: Vec<String> = qmp_backed_info(version);
+    lines.extend(hmp_only_info(version));
+    lines.extend(
+        other_queries()
+            .into_iter()
+            .filter(|c| c.prepare.is_none())
+            .map(|c| c.line),
+    );
+    let mut tally = Tally::new(version);
+    for line in &lines {
+        fx.hmp(line);
+        let native = fx.hmp(line);
+        match client.hmp(line) {
+            // Compared as escaped strings so a lone CR or LF difference shows.
+            Ok(proxied) => {
+                tally.compare(
+                    line,
+                    &format!("{native:?}\n"),
+                    &format!("{proxied:?}\n"),
+                    "",
+                );
+            }
+            Err(e) => tally.broken(line, &e),
+        }
+    }
+    // The proxy falls back to QEMU's own HMP for a line it cannot translate
+    // or render and says so; none of these lines may need that.
+    let log = std::fs::read_to_string(fx.dir().join("proxy.err")).unwrap_or_default();
+    assert!(
+        !log.contains("not translated") && !log.contains("not rendered"),
+        "proxy fell back:\n{log}"
+    );
+    tally.finish("human-monitor-command lines through qhmp proxy");
+}
+
+#[test]
+fn proxy_answers_hmp_byte_identically_on_qemu_7_2() {
+    proxy_differential("7.2");
+}
+
+#[test]
+fn proxy_answers_hmp_byte_identically_on_qemu_10_0() {
+    proxy_differential("10.0");
+}
