@@ -279,7 +279,11 @@ impl Client {
         if let Some(arguments) = arguments {
             request.insert("arguments".to_string(), arguments);
         }
-        let body = self.roundtrip(request, timeout).await?;
+        let mut body = self.roundtrip(request, timeout).await?;
+        // Move the result out: copying it cost as much as decoding it.
+        if let Some(value) = body.remove("return") {
+            return Ok(Ok(value));
+        }
         reply_from_object(&body)
             .map_err(|detail| ClientError::Protocol(format!("reply to '{command}': {detail}")))
     }
