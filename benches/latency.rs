@@ -14,11 +14,11 @@
 //! overrides the number of measured rounds. Without `QHMP_QEMU_10` it prints
 //! a note and exits 0.
 
+#[path = "support/live_vm.rs"]
+mod live_vm;
 #[path = "../tests/support/qemu.rs"]
 #[allow(dead_code)]
 mod qemu;
-#[path = "support/live_vm.rs"]
-mod live_vm;
 
 use live_vm::LiveVm;
 use qhmp::grammar::Grammar;

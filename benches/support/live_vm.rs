@@ -87,19 +87,32 @@ impl LiveVm {
             args.push(format!("unix:{},server=on,wait=off", show(socket)));
         }
         let rest = [
-            ("-drive", format!("file={},format=qcow2,if=none,id=disk0", show(&disk))),
+            (
+                "-drive",
+                format!("file={},format=qcow2,if=none,id=disk0", show(&disk)),
+            ),
             ("-device", "virtio-blk-pci,drive=disk0,id=vblk0".into()),
-            ("-drive", format!("file={},format=raw,if=ide,index=2,media=cdrom", show(&cdrom))),
+            (
+                "-drive",
+                format!(
+                    "file={},format=raw,if=ide,index=2,media=cdrom",
+                    show(&cdrom)
+                ),
+            ),
             ("-netdev", "user,id=net0".into()),
             ("-device", "e1000,netdev=net0,id=nic0".into()),
             ("-vnc", format!("127.0.0.1:{vnc_display}")),
-            ("-spice", format!("port={spice_port},addr=127.0.0.1,disable-ticketing=on")),
+            (
+                "-spice",
+                format!("port={spice_port},addr=127.0.0.1,disable-ticketing=on"),
+            ),
         ];
         for (flag, value) in rest {
             args.push(flag.into());
             args.push(value);
         }
-        let mut process = QemuProcess::spawn(qemu, &args, &[], &path("qemu.log"), &path("qemu.pid"))?;
+        let mut process =
+            QemuProcess::spawn(qemu, &args, &[], &path("qemu.log"), &path("qemu.pid"))?;
         for socket in &qmp {
             process.wait_for_path(socket, STARTUP_TIMEOUT)?;
         }
