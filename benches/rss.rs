@@ -338,20 +338,26 @@ fn proxy(qhmp: &Path, vm: &LiveVm, dir: &Path) -> Result<u64, String> {
         clients.push(QmpLine::connect(&listen)?);
     }
     Memory::of(pid)?.print("proxy", &format!("{PROXY_CLIENTS} clients connected, idle"));
+    let started = Instant::now();
     let clients = all_at_once(clients, &LIGHT_LINES)?;
     Memory::of(pid)?.print(
         "proxy",
         &format!(
-            "{PROXY_CLIENTS} clients at once: {} and {}",
+            "{PROXY_CLIENTS} clients at once: {} and {} (all done in {:.2} s)",
             LIGHT_LINES.join(", "),
-            PROXY_QMP.join(", ")
+            PROXY_QMP.join(", "),
+            started.elapsed().as_secs_f64()
         ),
     );
+    let started = Instant::now();
     all_at_once(clients, &HEAVY_LINES)?;
     let peak = Memory::of(pid)?;
     peak.print(
         "proxy",
-        &format!("{PROXY_CLIENTS} clients at once: the same plus info qom-tree"),
+        &format!(
+            "{PROXY_CLIENTS} clients at once: the same plus info qom-tree (all done in {:.2} s)",
+            started.elapsed().as_secs_f64()
+        ),
     );
     Ok(peak.hwm)
 }
