@@ -532,6 +532,34 @@ async fn close_fails_waiting_requests_and_drop_closes_the_socket() {
 }
 
 #[tokio::test]
+async fn a_turn_holds_back_other_turns_but_not_plain_requests() {
+    let (client, mut server) = pair().await;
+    let first = client.take_turn().await;
+    let other = client.clone();
+    let second_run = tokio::spawn(async move {
+        let _turn = other.take_turn().await;
+        other.execute("second-run", None).await
+    });
+    let plain = client.clone();
+    let plain = tokio::spawn(async move { plain.execute("plain", None).await });
+    let request = within(server.expect()).await;
+    assert_eq!(request["execute"], "plain", "a plain request goes ahead");
+    server.reply(&request, json!({})).await;
+    assert_eq!(within(plain).await.unwrap().unwrap(), Ok(json!({})));
+    let early = tokio::time::timeout(Duration::from_millis(200), server.recv()).await;
+    assert!(
+        early.is_err(),
+        "the second run started during the first: {early:?}"
+    );
+
+    drop(first);
+    let request = within(server.expect()).await;
+    assert_eq!(request["execute"], "second-run");
+    server.reply(&request, json!(1)).await;
+    assert_eq!(within(second_run).await.unwrap().unwrap(), Ok(json!(1)));
+}
+
+#[tokio::test]
 async fn connects_over_unix_and_tcp_sockets() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qmp.sock");

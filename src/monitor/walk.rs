@@ -17,7 +17,12 @@ pub async fn run(
     current_cpu: i64,
 ) -> Result<Reply, MonitorError> {
     match routine {
-        "qom_tree" => qom_tree(client, args.str("path").unwrap_or("/machine")).await,
+        "qom_tree" => {
+            // Concurrent walks on one connection (proxy clients) would each
+            // hold a whole tree at once: 32 of them doubled the proxy's peak.
+            let _turn = client.take_turn().await;
+            qom_tree(client, args.str("path").unwrap_or("/machine")).await
+        }
         "memsave" => call(client, "memsave", special::memsave_args(args, current_cpu)).await,
         "announce_self" => {
             let params = call(client, "query-migrate-parameters", json!({}))

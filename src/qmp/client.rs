@@ -65,6 +65,8 @@ struct Inner {
     oob: bool,
     config: ClientConfig,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Held for a run of dependent requests (see [`Client::take_turn`]).
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -168,6 +170,7 @@ impl Client {
                 oob,
                 config,
                 tasks: Mutex::new(tasks),
+                turn: tokio::sync::Mutex::new(()),
             }),
         };
         client.negotiate().await?;
@@ -195,6 +198,15 @@ impl Client {
     /// What QEMU said when the connection opened.
     pub fn greeting(&self) -> &Greeting {
         &self.inner.greeting
+    }
+
+    /// Waits for this connection's turn to run a long series of dependent
+    /// requests (one walk of QEMU's object tree), held until the guard drops.
+    /// QEMU answers one in-band request at a time, so series interleaved with
+    /// each other finish no sooner overall, while each holds its partial
+    /// result all along. Plain requests never wait for the turn.
+    pub async fn take_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.turn.lock().await
     }
 
     /// True when out-of-band execution was negotiated.
@@ -279,7 +291,11 @@ impl Client {
         if let Some(arguments) = arguments {
             request.insert("arguments".to_string(), arguments);
         }
-        let body = self.roundtrip(request, timeout).await?;
+        let mut body = self.roundtrip(request, timeout).await?;
+        // Move the result out: copying it cost as much as decoding it.
+        if let Some(value) = body.remove("return") {
+            return Ok(Ok(value));
+        }
         reply_from_object(&body)
             .map_err(|detail| ClientError::Protocol(format!("reply to '{command}': {detail}")))
     }
