@@ -147,11 +147,13 @@ pub fn grammar_lines(grammar: &Grammar, profile: Profile) -> Vec<String> {
 }
 
 /// At least `min` lines: every grammar line once, then the operator lines
-/// over and over, as real sessions are dominated by a few commands.
+/// (at least once) over and over, as real sessions are dominated by a few commands.
 pub fn realistic_mix(grammar: &Grammar, profile: Profile, min: usize) -> Vec<String> {
     let mut out = grammar_lines(grammar, profile);
-    while out.len() < min {
+    loop {
         out.extend(OPERATOR_LINES.iter().map(|l| l.to_string()));
+        if out.len() >= min {
+            return out;
+        }
     }
-    out
 }
