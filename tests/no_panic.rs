@@ -349,3 +349,26 @@ fn every_realistic_line_parses() {
         }
     }
 }
+
+#[test]
+fn clashing_names_are_reported_against_the_earliest_entry() {
+    let entry = |name: &str, versions: &str| {
+        format!("[{name}]\nversions: {versions}\nhelp: h\nqmp: hmp-only\n")
+    };
+    let text = [
+        entry("a|x", "7.2"),
+        entry("b|x", "10.0"),
+        entry("c", "7.2 10.0"),
+        entry("d|c", "10.0"),
+    ]
+    .concat();
+    let err = Grammar::from_sources(&[("commands.hmp", &text)]).expect_err("c clashes");
+    assert_eq!(
+        err.message,
+        "entry 'd|c' clashes with 'c' at commands.hmp:9:1"
+    );
+    assert_eq!(err.location.line, 13);
+    // Same name in disjoint profiles is no clash.
+    let fine = [entry("a|x", "7.2"), entry("b|x", "10.0")].concat();
+    assert!(Grammar::from_sources(&[("commands.hmp", &fine)]).is_ok());
+}
