@@ -2,8 +2,9 @@
 //! table reader, the HMP line parser and the QMP stream decoder.
 //!
 //! Property tests on stable (arbitrary text and bytes, plus structured
-//! generators that get past the first checks), and the inputs the fuzz
-//! targets in `fuzz/` found, kept as literal regression tests.
+//! generators that get past the first checks) and literal edge cases. An
+//! input a fuzz target in `fuzz/` crashes on belongs in `regressions` below
+//! (the runs so far found none: see BENCHMARKS.md).
 
 #[path = "../benches/support/hmp_lines.rs"]
 mod hmp_lines;
@@ -371,4 +372,103 @@ fn clashing_names_are_reported_against_the_earliest_entry() {
     // Same name in disjoint profiles is no clash.
     let fine = [entry("a|x", "7.2"), entry("b|x", "10.0")].concat();
     assert!(Grammar::from_sources(&[("commands.hmp", &fine)]).is_ok());
+}
+
+/// Edge cases written by hand, and any crash the fuzz targets find.
+mod regressions {
+    use super::*;
+
+    #[test]
+    fn odd_lines() {
+        let long_word = "x".repeat(300);
+        let long_info = format!("info {}", "y".repeat(300));
+        // Deep nesting must not recurse (test threads have small stacks).
+        let deep_parens = format!("p {}1", "(".repeat(100_000));
+        let deep_unary = format!("print {}1", "-~".repeat(100_000));
+        let lines = [
+            "\0",
+            "info\0block",
+            "\"",
+            "x /99999999999999999999999i 0",
+            "x /",
+            "xp /-",
+            "p (((((((((((((((((((((((((((((((((1",
+            "p 0x8000000000000000 / -1",
+            "p -0x8000000000000000 % -1",
+            "block_resize d 99999999999999999999999E",
+            "block_resize d 8E",
+            "block_resize d -1",
+            "sendkey a 4294967296",
+            "migrate_set_parameter x 1e309",
+            "device_add ,,,,=,=",
+            "netdev_add =",
+            "eject -",
+            "eject -é",
+            "info 🦀",
+            "🦀",
+            long_word.as_str(),
+            long_info.as_str(),
+            deep_parens.as_str(),
+            deep_unary.as_str(),
+            "\u{feff}info status",
+            "memsave 0 1 \"unterminated",
+            "memsave 0 1 \"\\",
+        ];
+        for line in lines {
+            for profile in Profile::ALL {
+                parse_lines(builtin(), profile, line);
+            }
+        }
+    }
+
+    #[test]
+    fn odd_streams() {
+        let streams: [&[u8]; 8] = [
+            b"}",
+            b"{\"a\": \"\\",
+            b"{\"a\": \"\\\"}\"}\r\n",
+            b"{]",
+            b"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{",
+            b"\xff\xfe{}",
+            b"{\"\xff\": 1}",
+            b"   \r\n\t ",
+        ];
+        for stream in streams {
+            for cap in [1, 2, 3, 8, 64] {
+                check_decoder(cap, stream, &[1, 2, 3, 5, 8, 13]);
+            }
+        }
+        // Nesting far beyond serde_json's recursion limit, within the cap.
+        let deep = format!(
+            "{{\"a\": {}{}}}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        check_decoder(1 << 20, deep.as_bytes(), &[7, 50_000, 150_000]);
+    }
+
+    #[test]
+    fn odd_tables() {
+        let tables = [
+            "[",
+            "[]",
+            "[a]",
+            "[a]\nversions:",
+            "[a]\nversions: 7.2\nhelp: h\nqmp: special",
+            "[a]\nversions: 7.2\nhelp: h\nqmp: x {",
+            "[a]\nversions: 7.2\nhelp: h\nqmp: x {\"$\": \"$\"}",
+            "[a]\nversions: 7.2\nhelp: h\nqmp: local\nargs@7.2: a:s,a:s",
+            "[a]\nversions: 7.2\nhelp: h\nqmp: local\nargs: a:-",
+            "[a]\nversions: 7.2\nhelp: h\nqmp: local\nsubtable: commands",
+            "[a]\nversions: 7.2\nhelp: h\\\nqmp: local\nparams: \\",
+            "x: y",
+        ];
+        for table in tables {
+            load_and_use(table, "");
+            load_and_use(
+                "[i]\nversions: 7.2\nhelp: h\nqmp: local\nsubtable: info",
+                table,
+            );
+        }
+    }
 }

@@ -12,7 +12,10 @@ use qhmp::parse::{parse_line, FormatDefaults};
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let (commands, info) = text.split_once('\0').unwrap_or((&text, ""));
-    let sources = [("grammar/commands.hmp", commands), ("grammar/info.hmp", info)];
+    let sources = [
+        ("grammar/commands.hmp", commands),
+        ("grammar/info.hmp", info),
+    ];
     let Ok(grammar) = Grammar::from_sources(&sources) else {
         return;
     };

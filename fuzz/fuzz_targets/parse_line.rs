@@ -38,10 +38,17 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(Some(parsed)) = parse_line(grammar, profile, line, &mut defaults) {
             // What the caller relies on: the entry is the last of the path
             // and the spelled name is a prefix of the line.
-            assert!(parsed.path.last().is_some_and(|e| std::ptr::eq(*e, parsed.entry)));
+            assert!(parsed
+                .path
+                .last()
+                .is_some_and(|e| std::ptr::eq(*e, parsed.entry)));
             assert!(line.starts_with(parsed.spelled.as_str()));
         }
-        assert!(FORMATS.contains(&defaults.format), "format {:?}", defaults.format);
+        assert!(
+            FORMATS.contains(&defaults.format),
+            "format {:?}",
+            defaults.format
+        );
         assert!(SIZES.contains(&defaults.size), "size {}", defaults.size);
     }
 });

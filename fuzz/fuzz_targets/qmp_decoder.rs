@@ -27,7 +27,11 @@ fn run(cap: usize, stream: &[u8], chunks: &[usize]) -> Vec<Event> {
     let mut rest = stream;
     let mut sizes = chunks.iter().cycle();
     while !rest.is_empty() {
-        let take = sizes.next().copied().unwrap_or(rest.len()).clamp(1, rest.len());
+        let take = sizes
+            .next()
+            .copied()
+            .unwrap_or(rest.len())
+            .clamp(1, rest.len());
         let (chunk, tail) = rest.split_at(take);
         rest = tail;
         buf.extend_from_slice(chunk);
