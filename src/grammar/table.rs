@@ -22,6 +22,7 @@ use nom::character::complete::{char, space0};
 use nom::combinator::{opt, rest};
 use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -352,14 +353,24 @@ fn parse_table(table: &str, file: &str, text: &str) -> Result<Table, GrammarErro
     })
 }
 
-/// Two entries that share a name in a common profile.
+/// Two entries that share a name in a common profile: the first entry `b`
+/// that clashes with an earlier one, and the earliest such `a`. A map from
+/// (name, profile) to the first entry keeps this linear, as every run of qhmp
+/// reads the tables.
 fn first_duplicate(entries: &[Entry]) -> Option<(&Entry, &Entry)> {
+    let mut first: HashMap<(&str, Profile), usize> = HashMap::with_capacity(entries.len() * 4);
     for (i, b) in entries.iter().enumerate() {
-        for a in &entries[..i] {
-            let shared_name = a.names().any(|n| b.answers_to(n));
-            let shared_profile = a.versions.iter().any(|p| b.versions.contains(p));
-            if shared_name && shared_profile {
-                return Some((a, b));
+        let clash = b
+            .names()
+            .flat_map(|n| b.versions.iter().map(move |p| (n, *p)))
+            .filter_map(|key| first.get(&key).copied())
+            .min();
+        if let Some(a) = clash.and_then(|a| entries.get(a)) {
+            return Some((a, b));
+        }
+        for name in b.names() {
+            for p in &b.versions {
+                first.entry((name, *p)).or_insert(i);
             }
         }
     }
