@@ -170,18 +170,17 @@ impl Monitor {
     /// `query-version` and `query-commands`.
     pub async fn on_client(client: Client) -> Result<Monitor, MonitorError> {
         let grammar = Grammar::builtin().map_err(|e| MonitorError::Grammar(e.clone()))?;
-        let version = client
-            .execute("query-version", None)
-            .await
+        // Both questions go out together: they cost one round trip, not two.
+        let (version, commands) = tokio::join!(
+            client.execute("query-version", None),
+            client.execute("query-commands", None)
+        );
+        let version = version
             .map_err(MonitorError::Transport)?
             .ok()
             .and_then(|v| QemuVersion::from_query_version(&v))
             .ok_or(MonitorError::NoVersion)?;
-        let commands = match client
-            .execute("query-commands", None)
-            .await
-            .map_err(MonitorError::Transport)?
-        {
+        let commands = match commands.map_err(MonitorError::Transport)? {
             Ok(Value::Array(list)) => Some(
                 list.iter()
                     .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))

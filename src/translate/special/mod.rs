@@ -35,6 +35,7 @@ pub const ROUTINES: &[&str] = &[
     "chardev_change",
     "device_add",
     "dump_guest_memory",
+    "info_block",
     "expire_password",
     "memsave",
     "migrate",
@@ -62,6 +63,15 @@ pub fn translate(
         command_line: line.trim_start().to_string(),
     };
     match name {
+        // QEMU reads the named nodes only for -n or a device name that is not
+        // a drive; asking always would double the command's cost.
+        "info_block" => {
+            let mut calls = vec![QmpRequest::new("query-block", None)];
+            if args.flag("nodes") || args.get("device").is_some() {
+                calls.push(QmpRequest::new("query-named-block-nodes", None));
+            }
+            Ok(Plan::Qmp(calls))
+        }
         "qom_tree" => Ok(walk(
             name,
             vec![QmpRequest::new(
