@@ -22,6 +22,9 @@ pub const GARBAGE: &str = "Segmentation fault (core dumped)";
 /// What [`Action::HalfObjectThenEof`] sends before hanging up.
 pub const HALF_OBJECT: &str = r#"{"return": {"status": "runn"#;
 
+/// How often the acceptor looks for a new connection.
+const ACCEPT_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// How a connection opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Opening {
@@ -167,8 +170,6 @@ impl FakeQemu {
 impl Drop for FakeQemu {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the thread sees the flag.
-        let _ = UnixStream::connect(&self.path);
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }
@@ -179,12 +180,24 @@ impl Drop for FakeQemu {
     }
 }
 
+/// Accepts until told to stop. The listener does not block, so stopping
+/// needs no connection to the socket (whose file may be gone by then).
 fn accept_loop(listener: UnixListener, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
+    if let Err(e) = listener.set_nonblocking(true) {
+        panic!("fake QEMU: cannot make the listener non-blocking: {e}");
+    }
+    while !stop.load(Ordering::SeqCst) {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(ACCEPT_POLL);
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if stream.set_nonblocking(false).is_err() {
+            continue;
         }
-        let Ok(stream) = stream else { continue };
         let (index, plan) = {
             let mut state = State::lock(&state);
             if let Ok(clone) = stream.try_clone() {

@@ -51,6 +51,19 @@ impl Peer {
             .unwrap_or_else(|e| panic!("{name}: cannot send {message}: {e}"));
     }
 
+    /// Sends bytes as they are (not necessarily JSON).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let name = &self.name;
+        self.writer
+            .write_all(bytes)
+            .unwrap_or_else(|e| panic!("{name}: cannot send: {e}"));
+    }
+
+    /// The socket, for writing whatever a test likes.
+    pub fn into_stream(self) -> UnixStream {
+        self.writer
+    }
+
     /// The next message, or `None` at end of stream. Fails the test when
     /// nothing comes within the deadline.
     pub fn try_next(&mut self) -> Option<Value> {
