@@ -55,7 +55,10 @@ fn cli_garbage_instead_of_a_reply() {
     let run = one_shot(&fake.target(), &["info status"], dir.path());
     assert_connection_error(&run, "malformed data from QEMU: unexpected data");
     assert!(run.stderr.contains(fake::GARBAGE), "{}", run.stderr);
-    assert_eq!(fake.requests(0).last().map(String::as_str), Some("query-status"));
+    assert_eq!(
+        fake.requests(0).last().map(String::as_str),
+        Some("query-status")
+    );
 }
 
 #[test]
@@ -159,7 +162,9 @@ fn monitor_garbage_after_the_greeting_then_reconnects() {
         assert!(
             matches!(
                 &err,
-                Some(MonitorError::Connect(ClientError::Decode(DecodeError::NotAnObject { .. })))
+                Some(MonitorError::Connect(ClientError::Decode(
+                    DecodeError::NotAnObject { .. }
+                )))
             ),
             "{err:?}"
         );
@@ -212,7 +217,10 @@ fn monitor_no_greeting_times_out_then_reconnects() {
     bounded(async {
         let err = Monitor::connect(&target(&fake), quick()).await.err();
         assert!(
-            matches!(&err, Some(MonitorError::Connect(ClientError::NoGreeting { .. }))),
+            matches!(
+                &err,
+                Some(MonitorError::Connect(ClientError::NoGreeting { .. }))
+            ),
             "{err:?}"
         );
         let text = err.map(|e| e.to_string()).unwrap_or_default();

@@ -328,7 +328,9 @@ pub fn seq_event(seq: usize) -> Value {
 fn reply(command: &str, request: &Map<String, Value>, id: Option<Value>) -> Value {
     let value = match command {
         "qmp_capabilities" => json!({}),
-        "query-version" => json!({"qemu": {"micro": 0, "minor": 0, "major": 10}, "package": "fake"}),
+        "query-version" => {
+            json!({"qemu": {"micro": 0, "minor": 0, "major": 10}, "package": "fake"})
+        }
         "query-commands" => json!([
             {"name": "query-status"}, {"name": "query-version"},
             {"name": "query-commands"}, {"name": "human-monitor-command"}

@@ -101,7 +101,10 @@ impl Peer {
 
     /// Sends `request` (which must carry an id) and waits for its reply.
     pub fn call(&mut self, request: Value) -> Value {
-        let id = request.get("id").cloned().expect("requests here carry an id");
+        let id = request
+            .get("id")
+            .cloned()
+            .expect("requests here carry an id");
         self.send(&request);
         self.reply_to(&id)
     }

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 pub struct Terminal {
     socket: PathBuf,
+    config: PathBuf,
     dir: PathBuf,
 }
 
@@ -23,8 +24,12 @@ impl Terminal {
             eprintln!("note: tmux not found; skipping the terminal test");
             return None;
         }
+        // Scrollback for a burst of events (tmux keeps 2000 lines by default).
+        let config = dir.join("tmux.conf");
+        std::fs::write(&config, "set -g history-limit 30000\n").expect("a tmux config");
         Some(Terminal {
             socket: dir.join("tmux.sock"),
+            config,
             dir: dir.to_path_buf(),
         })
     }
@@ -33,7 +38,8 @@ impl Terminal {
         let mut c = Command::new("tmux");
         c.arg("-S")
             .arg(&self.socket)
-            .args(["-f", "/dev/null"])
+            .arg("-f")
+            .arg(&self.config)
             .env_remove("TMUX")
             .stdin(Stdio::null());
         c
