@@ -134,7 +134,7 @@ fn upstream_break_is_survived(action: Action, says: &str) {
         "{reply}"
     );
     for peer in [&mut a, &mut b] {
-        let notice = peer.until(|m| m.get("error").is_some() && m.get("id").is_none());
+        let notice = peer.find(|m| m.get("error").is_some() && m.get("id").is_none());
         let desc = notice["error"]["desc"].as_str().unwrap_or_default();
         assert!(
             desc.starts_with("qhmp proxy lost its upstream QEMU: ") && desc.contains(says),

@@ -68,11 +68,18 @@ impl Peer {
     /// nothing comes within the deadline.
     pub fn try_next(&mut self) -> Option<Value> {
         let mut line = String::new();
+        let n = match self.reader.read_line(&mut line) {
+            Ok(n) => n,
+            Err(e) => {
+                let start = self.received.len().saturating_sub(5);
+                panic!(
+                    "{}: no message within {DEADLINE:?} ({e}); the last received: {:?}",
+                    self.name,
+                    &self.received[start..]
+                )
+            }
+        };
         let name = &self.name;
-        let n = self
-            .reader
-            .read_line(&mut line)
-            .unwrap_or_else(|e| panic!("{name}: no message within {DEADLINE:?}: {e}"));
         if n == 0 {
             return None;
         }
@@ -107,6 +114,15 @@ impl Peer {
             .expect("requests here carry an id");
         self.send(&request);
         self.reply_to(&id)
+    }
+
+    /// The first message received so far that satisfies `wanted`, or else
+    /// the next one to arrive.
+    pub fn find(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        match self.received.iter().find(|m| wanted(m)) {
+            Some(seen) => seen.clone(),
+            None => self.until(wanted),
+        }
     }
 
     /// Reads until a message satisfies `done`; returns it.
