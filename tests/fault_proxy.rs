@@ -313,3 +313,29 @@ fn misbehaving_clients_do_not_disturb_the_others() {
     rig.proxy.assert_running("after the bad clients");
     assert_eq!(rig.fake.connections(), 1, "the upstream was never lost");
 }
+
+#[test]
+fn hmp_lines_work_at_once_after_the_upstream_is_back() {
+    let rig = Rig::new(vec![Plan::on("x-break", Action::Close)], &[]);
+    let mut a = rig.peer("a");
+    let hmp = |id: &str| {
+        json!({"execute": "human-monitor-command",
+            "arguments": {"command-line": "info status"}, "id": id})
+    };
+    let before = a.call(hmp("a-1"));
+    assert_eq!(before["return"], "VM status: running\r\n", "{before}");
+
+    let mut b = rig.peer("b");
+    let lost = b.call(json!({"execute": "x-break", "id": "b-1"}));
+    assert!(lost.get("error").is_some(), "{lost}");
+    assert_served_again(&mut b);
+
+    // The upstream is back (b was just served): a's next line must not
+    // fail on the translator it had on the lost connection.
+    let after = a.call(hmp("a-2"));
+    assert_eq!(
+        after,
+        json!({"return": "VM status: running\r\n", "id": "a-2"}),
+        "the first HMP line after the reconnection"
+    );
+}
