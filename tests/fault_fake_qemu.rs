@@ -8,7 +8,7 @@
 mod fault_support;
 
 use fault_support::fake::{self, Action, FakeQemu, Plan};
-use fault_support::process::{one_shot, Outcome};
+use fault_support::process::{one_shot, Outcome, Running};
 use fault_support::DEADLINE;
 use qhmp::monitor::{Monitor, MonitorError};
 use qhmp::qmp::{ClientConfig, ClientError, DecodeError, Target};
@@ -97,6 +97,22 @@ fn cli_ten_thousand_events_during_one_command() {
     let run = one_shot(&fake.target(), &["info status", "info status"], dir.path());
     assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
     assert_eq!(run.stdout, "VM status: running\n".repeat(2));
+}
+
+#[test]
+fn cli_no_reply_within_the_reply_timeout() {
+    let (dir, fake) = fake(vec![Plan::on("query-status", Action::Hang)]);
+    let target = fake.target();
+    let args = [
+        "--connect",
+        &target,
+        "--reply-timeout",
+        "1",
+        "-c",
+        "info status",
+    ];
+    let run = Running::start(&args, None, dir.path()).wait("qhmp --reply-timeout 1");
+    assert_connection_error(&run, "no reply to 'query-status' within 1s");
 }
 
 /// A short greeting limit, so the library tests stay quick.
@@ -226,6 +242,28 @@ fn monitor_no_greeting_times_out_then_reconnects() {
         let text = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(text.starts_with("no QMP greeting within 500ms"), "{text}");
         assert_reconnects(&fake).await;
+    });
+}
+
+#[test]
+fn monitor_request_timeout_leaves_the_connection_usable() {
+    let (_dir, fake) = fake(vec![Plan::on("query-status", Action::Hang)]);
+    bounded(async {
+        let config = ClientConfig {
+            request_timeout: Some(Duration::from_millis(300)),
+            ..quick()
+        };
+        let mut monitor = Monitor::connect(&target(&fake), config)
+            .await
+            .expect("connects");
+        match monitor.execute("info status").await {
+            Err(MonitorError::Transport(e @ ClientError::Timeout { .. })) => {
+                assert!(!e.is_fatal(), "{e:?}")
+            }
+            other => panic!("a timeout expected, got {other:?}"),
+        }
+        let again = monitor.execute("info status").await.expect("a reply");
+        assert_eq!(again.text, "VM status: running\n");
     });
 }
 

@@ -2,7 +2,7 @@
 //! commands are in flight. QEMU is frozen (SIGSTOP) first, so the requests
 //! are certainly sent and unanswered when it dies.
 //!
-//! - the one-shot CLI says QEMU went away and exits 3;
+//! - the one-shot CLI (and `qhmp events`) says QEMU went away and exits 3;
 //! - the library `Monitor` returns a transport error to every waiting call;
 //! - the proxy (the built binary) answers every waiting request with an
 //!   error, tells every client, keeps running and reconnects when QEMU is
@@ -98,6 +98,28 @@ fn cli_reports_qemu_killed_mid_command_and_exits_3() {
             .lines()
             .all(|l| l == "VM status: paused (prelaunch)"),
         "only whole answers are printed"
+    );
+}
+
+#[test]
+fn events_watcher_reports_qemu_killed_and_exits_3() {
+    let Some((rig, qemu)) = Rig::new() else {
+        return;
+    };
+    let target = rig.target();
+    let cli = Running::start(&["--connect", &target, "events"], None, rig.dir.path());
+    wait_until("the watcher ready", || {
+        cli.stderr().contains("qhmp: watching events").then_some(())
+    });
+    qemu.kill();
+    let outcome = cli.wait("qhmp events after QEMU was killed");
+    assert_eq!(outcome.code, Some(3), "stderr:\n{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("qhmp: QEMU closed the QMP connection"),
+        "{}",
+        outcome.stderr
     );
 }
 

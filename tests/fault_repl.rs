@@ -132,3 +132,28 @@ fn a_burst_of_events_is_shown_whole_and_the_prompt_stays_usable() {
     term.press("s", "C-d");
     term.wait_for("s", "qhmp leaving", |s| s.contains("[exit 0]"));
 }
+
+#[test]
+fn a_command_without_a_reply_times_out_and_the_prompt_stays_usable() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let Some(term) = Terminal::new(dir.path()) else {
+        return;
+    };
+    let fake = FakeQemu::start(
+        &dir.path().join("qmp.sock"),
+        vec![Plan::on("query-status", Action::Hang)],
+    );
+    term.start_qhmp_with("s", &fake.target(), "--reply-timeout 1");
+    term.enter("s", "info status");
+    term.wait_for("s", "the timeout reported", |s| {
+        s.contains("qhmp: no reply to 'query-status' within 1s") && at_empty_prompt(s)
+    });
+    term.enter("s", "info status");
+    let screen = term.wait_for("s", "the next command answered", |s| {
+        s.contains("(qemu) info status\nVM status: running") && at_empty_prompt(s)
+    });
+    assert!(!screen.contains("QEMU went away"), "{screen}");
+    assert_eq!(fake.connections(), 1, "no reconnection needed");
+    term.press("s", "C-d");
+    term.wait_for("s", "qhmp leaving", |s| s.contains("[exit 0]"));
+}

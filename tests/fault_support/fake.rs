@@ -48,6 +48,8 @@ pub enum Action {
     Events(usize),
     /// The connection closes without a reply.
     Close,
+    /// No reply, ever; later requests are answered as usual.
+    Hang,
 }
 
 /// The script of one connection.
@@ -265,6 +267,7 @@ fn serve(
                 return hang_up(writer);
             }
             Some(Action::Close) => return hang_up(writer),
+            Some(Action::Hang) => {}
             Some(Action::Events(count)) => {
                 for seq in 0..count {
                     serde_json::to_writer(&mut writer, &seq_event(seq))?;

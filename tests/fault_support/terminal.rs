@@ -48,9 +48,14 @@ impl Terminal {
     /// Starts `qhmp --connect TARGET --format classic` in session `name`,
     /// its exit status left on screen as `[exit N]`; waits for the prompt.
     pub fn start_qhmp(&self, name: &str, target: &str) {
+        self.start_qhmp_with(name, target, "");
+    }
+
+    /// [`Terminal::start_qhmp`] with further options (`extra`, as shell words).
+    pub fn start_qhmp_with(&self, name: &str, target: &str, extra: &str) {
         let command = format!(
             "env XDG_STATE_HOME='{dir}/state' XDG_CACHE_HOME='{dir}/cache' '{bin}' \
-             --connect '{target}' --format classic; echo \"[exit $?]\"; sleep 600",
+             --connect '{target}' --format classic {extra}; echo \"[exit $?]\"; sleep 600",
             dir = self.dir.display(),
             bin = qhmp_binary().display(),
         );
