@@ -157,3 +157,20 @@ fn a_command_without_a_reply_times_out_and_the_prompt_stays_usable() {
     term.press("s", "C-d");
     term.wait_for("s", "qhmp leaving", |s| s.contains("[exit 0]"));
 }
+
+#[test]
+fn no_greeting_at_start_is_reported_with_status_3() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let Some(term) = Terminal::new(dir.path()) else {
+        return;
+    };
+    let fake = FakeQemu::start(&dir.path().join("qmp.sock"), vec![Plan::silent()]);
+    term.launch("s", &fake.target(), "");
+    let screen = term.wait_for("s", "qhmp giving up", |s| s.contains("[exit 3]"));
+    assert!(
+        screen.contains(
+            "qhmp: no QMP greeting within 5s: the socket may be held by another QMP client"
+        ),
+        "{screen}"
+    );
+}

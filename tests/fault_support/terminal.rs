@@ -53,6 +53,14 @@ impl Terminal {
 
     /// [`Terminal::start_qhmp`] with further options (`extra`, as shell words).
     pub fn start_qhmp_with(&self, name: &str, target: &str, extra: &str) {
+        self.launch(name, target, extra);
+        self.wait_for(name, "the banner and the prompt", |s| {
+            s.contains("monitor via qhmp") && prompt_line(s).is_some()
+        });
+    }
+
+    /// Starts qhmp in session `name` without waiting for anything.
+    pub fn launch(&self, name: &str, target: &str, extra: &str) {
         let command = format!(
             "env XDG_STATE_HOME='{dir}/state' XDG_CACHE_HOME='{dir}/cache' '{bin}' \
              --connect '{target}' --format classic {extra}; echo \"[exit $?]\"; sleep 600",
@@ -66,9 +74,6 @@ impl Terminal {
             .status()
             .expect("tmux runs");
         assert!(status.success(), "tmux new-session failed");
-        self.wait_for(name, "the banner and the prompt", |s| {
-            s.contains("monitor via qhmp") && prompt_line(s).is_some()
-        });
     }
 
     /// Types `text` literally.
