@@ -13,7 +13,7 @@ use fault_support::peer::Peer;
 use fault_support::process::{Proxy, Running};
 use fault_support::wait_until;
 use serde_json::{json, Value};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -292,7 +292,7 @@ fn misbehaving_clients_do_not_disturb_the_others() {
     assert_eq!(error["error"]["class"], "GenericError", "{error}");
     check(&mut good, 2);
 
-    // 20 MiB without an end, then half an object and a hang-up.
+    // 20 MiB without an end: refused, and that client is let go.
     let mut huge = raw_client(&rig.proxy.listen, false);
     let chunk = vec![b' '; 1 << 20];
     let _ = huge.write_all(b"{\"execute\": \"x\", \"arguments\": {\"a\": \"");
@@ -301,7 +301,11 @@ fn misbehaving_clients_do_not_disturb_the_others() {
             break;
         }
     }
-    drop(huge);
+    let mut answer = Vec::new();
+    let _ = huge.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.contains("longer than"), "{answer}");
+    // Half an object and a hang-up.
     let mut half = raw_client(&rig.proxy.listen, true);
     let _ = half.write_all(b"{\"execute\": \"query-st");
     drop(half);

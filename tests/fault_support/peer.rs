@@ -20,9 +20,13 @@ impl Peer {
     pub fn connect(name: &str, socket: &Path) -> Peer {
         let stream = UnixStream::connect(socket)
             .unwrap_or_else(|e| panic!("{name}: cannot connect to {}: {e}", socket.display()));
+        // A proxy that stops reading or writing fails the test, not hangs it.
         stream
             .set_read_timeout(Some(DEADLINE))
             .expect("a read timeout");
+        stream
+            .set_write_timeout(Some(DEADLINE))
+            .expect("a write timeout");
         let writer = stream.try_clone().expect("a second handle");
         let mut peer = Peer {
             name: name.to_string(),
