@@ -292,8 +292,11 @@ fn misbehaving_clients_do_not_disturb_the_others() {
     assert_eq!(error["error"]["class"], "GenericError", "{error}");
     check(&mut good, 2);
 
-    // 20 MiB without an end: refused, and that client is let go.
+    // 20 MiB of one unfinished string, then a hang-up of its writing side.
+    // The proxy reads client JSON with QEMU's own limits (QEMU accepts tokens
+    // this long), so it may answer nothing; what matters is the others.
     let mut huge = raw_client(&rig.proxy.listen, false);
+    let _ = huge.set_read_timeout(Some(std::time::Duration::from_secs(5)));
     let chunk = vec![b' '; 1 << 20];
     let _ = huge.write_all(b"{\"execute\": \"x\", \"arguments\": {\"a\": \"");
     for _ in 0..20 {
@@ -301,19 +304,20 @@ fn misbehaving_clients_do_not_disturb_the_others() {
             break;
         }
     }
+    let _ = huge.shutdown(std::net::Shutdown::Write);
     let mut answer = Vec::new();
     let _ = huge.read_to_end(&mut answer);
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.contains("longer than"), "{answer}");
+    drop(huge);
+    check(&mut good, 3);
     // Half an object and a hang-up.
     let mut half = raw_client(&rig.proxy.listen, true);
     let _ = half.write_all(b"{\"execute\": \"query-st");
     drop(half);
     // Connected, never negotiating, never reading.
     let _silent = raw_client(&rig.proxy.listen, false);
-    check(&mut good, 3);
+    check(&mut good, 4);
     let mut late = rig.peer("late");
-    check(&mut late, 4);
+    check(&mut late, 5);
     rig.proxy.assert_running("after the bad clients");
     assert_eq!(rig.fake.connections(), 1, "the upstream was never lost");
 }
