@@ -18,6 +18,7 @@ pub mod man;
 pub mod monitor;
 pub mod parse;
 pub mod proxy;
+pub mod qjson;
 pub mod qmp;
 pub mod render;
 pub mod repl;

@@ -5,8 +5,8 @@
 //! with the id rewritten. Error texts are QEMU's.
 
 use super::hmc;
-use super::qjson::{qdict_bucket, Message};
 use super::session::Session;
+use crate::qjson::{qdict_bucket, Message};
 use serde_json::{json, Map, Value};
 
 const NOT_NEGOTIATED: &str = "Expecting capabilities negotiation with 'qmp_capabilities'";

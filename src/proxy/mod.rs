@@ -18,7 +18,6 @@ mod dispatch;
 mod hmc;
 mod listen;
 pub mod policy;
-pub mod qjson;
 mod session;
 mod shared;
 

@@ -4,9 +4,9 @@
 //! events in QEMU's layout through a single writer.
 
 use super::dispatch;
-use super::qjson::{self, Message};
 use super::shared::{Link, Out, Shared};
 use crate::monitor::Monitor;
+use crate::qjson::{self, Message};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -53,7 +53,6 @@ mod migration;
 mod migration_cmds;
 mod net;
 mod pci;
-mod qjson;
 mod qom;
 pub mod schema_check;
 mod screendump;
@@ -278,7 +277,10 @@ impl Simulator {
         }
         let r = f(&mut st);
         for ev in st.outbox.drain(..) {
-            let _ = self.inner.events.send(Arc::from(qjson::to_string(&ev)));
+            let _ = self
+                .inner
+                .events
+                .send(Arc::from(crate::qjson::to_qemu_json_in_order(&ev)));
         }
         if st.machine.quit_requested && !st.quit {
             st.quit = true;

@@ -3,7 +3,6 @@
 
 use super::commands;
 use super::error::QmpError;
-use super::qjson;
 use super::wire::{self, Frame, Request, Splitter};
 use super::Simulator;
 use serde_json::{json, Value};
@@ -54,7 +53,7 @@ where
 {
     let (major, minor, micro) = super::info::VERSION;
     let greeting = wire::greeting(major, minor, micro, super::info::PACKAGE);
-    write_line(wr, &qjson::to_string(&greeting)).await?;
+    write_line(wr, &crate::qjson::to_qemu_json_in_order(&greeting)).await?;
     let mut splitter = Splitter::default();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -63,7 +62,7 @@ where
             for line in s.pending_events() {
                 write_line(wr, &line).await?;
             }
-            write_line(wr, &qjson::to_string(&reply)).await?;
+            write_line(wr, &crate::qjson::to_qemu_json_in_order(&reply)).await?;
             if s.sim.is_quit() {
                 return Ok(());
             }

@@ -33,7 +33,21 @@ pub fn to_qemu_json(value: &Value) -> String {
     out
 }
 
+/// QEMU's layout with object members in the order given, for messages built
+/// member by member in the order QEMU itself prints them (the simulator's).
+pub fn to_qemu_json_in_order(value: &Value) -> String {
+    let mut out = String::new();
+    write_any(&mut out, value, false);
+    out
+}
+
 fn write_value(out: &mut String, value: &Value) {
+    write_any(out, value, true);
+}
+
+/// Writes `value`; `bucket_order` arranges object members as QEMU's QDict
+/// iterates them.
+fn write_any(out: &mut String, value: &Value, bucket_order: bool) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -45,19 +59,21 @@ fn write_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, item);
+                write_any(out, item, bucket_order);
             }
             out.push(']');
         }
-        Value::Object(map) => write_object(out, map),
+        Value::Object(map) => write_object(out, map, bucket_order),
     }
 }
 
-fn write_object(out: &mut String, map: &Map<String, Value>) {
+fn write_object(out: &mut String, map: &Map<String, Value>, bucket_order: bool) {
     // A stable sort keeps the order of members sharing a bucket, which for
     // QEMU's own messages is already QEMU's.
     let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    members.sort_by_key(|(key, _)| qdict_bucket(key));
+    if bucket_order {
+        members.sort_by_key(|(key, _)| qdict_bucket(key));
+    }
     out.push('{');
     for (i, (key, value)) in members.into_iter().enumerate() {
         if i > 0 {
@@ -65,7 +81,7 @@ fn write_object(out: &mut String, map: &Map<String, Value>) {
         }
         write_string(out, key);
         out.push_str(": ");
-        write_value(out, value);
+        write_any(out, value, bucket_order);
     }
     out.push('}');
 }
