@@ -322,3 +322,42 @@ fn the_errors_field_accepts_only_plain() {
         }
     }
 }
+
+#[test]
+fn completion_sources_name_real_arguments_and_known_sources() {
+    let sources = crate::repl::COMPLETION_SOURCES;
+    let mut seen = 0;
+    for table in &grammar().tables {
+        for entry in &table.entries {
+            for (arg, source) in &entry.completions {
+                seen += 1;
+                let declared = Profile::ALL
+                    .iter()
+                    .any(|p| entry.exists_in(*p) && entry.args_type.get(*p).get(arg).is_some());
+                assert!(
+                    declared,
+                    "[{}] completes '{arg}', which is not one of its arguments",
+                    entry.name
+                );
+                assert!(
+                    sources.contains(&source.as_str()) || source.contains('|'),
+                    "[{}] names unknown completion source '{source}'",
+                    entry.name
+                );
+            }
+        }
+    }
+    assert!(seen >= 30, "only {seen} completion entries");
+}
+
+#[test]
+fn a_malformed_complete_field_names_the_spot() {
+    let bad = "[x]\nversions: 10.0\nhelp: h\nqmp: stop\ncomplete: nothing\n";
+    match Grammar::from_sources(&[("commands.hmp", bad)]) {
+        Ok(_) => panic!("a complete field without '=' was accepted"),
+        Err(e) => {
+            assert_eq!(e.location.line, 5);
+            assert!(e.message.contains("ARGUMENT=SOURCE"), "{}", e.message);
+        }
+    }
+}

@@ -114,6 +114,9 @@ pub struct Entry {
     /// QEMU prints this command's errors bare, without the `Error: ` prefix
     /// (`errors: plain`; its handler reports them with `error_report`).
     pub plain_errors: bool,
+    /// Where Tab finds values for an argument (`complete: id=device-ids`):
+    /// a named live source, or fixed words separated by `|`.
+    pub completions: Vec<(String, String)>,
     pub location: Location,
 }
 
@@ -135,6 +138,14 @@ impl Entry {
 
     pub fn exists_in(&self, profile: Profile) -> bool {
         self.versions.contains(&profile)
+    }
+
+    /// The completion source named for an argument, if any.
+    pub fn completion(&self, arg: &str) -> Option<&str> {
+        self.completions
+            .iter()
+            .find(|(name, _)| name == arg)
+            .map(|(_, source)| source.as_str())
     }
 }
 
@@ -238,7 +249,7 @@ impl Grammar {
 
 /// Fields an entry may carry.
 const FIELDS: &[&str] = &[
-    "versions", "args", "params", "help", "qmp", "render", "subtable", "errors",
+    "versions", "args", "params", "help", "qmp", "render", "subtable", "errors", "complete",
 ];
 
 struct Builder {
@@ -457,6 +468,7 @@ impl Builder {
         let mut render = None;
         let mut subtable = None;
         let mut plain_errors = false;
+        let mut completions = Vec::new();
         for f in &self.fields {
             let only_default = |what: &str| -> Result<(), GrammarError> {
                 match f.profile {
@@ -530,6 +542,25 @@ impl Builder {
                     }
                     plain_errors = true;
                 }
+                "complete" => {
+                    only_default("complete")?;
+                    match f.value.split_once('=') {
+                        Some((arg, source))
+                            if !arg.trim().is_empty() && !source.trim().is_empty() =>
+                        {
+                            completions.push((arg.trim().to_string(), source.trim().to_string()));
+                        }
+                        _ => {
+                            return Err(self.error(
+                                &Location {
+                                    column: f.value_column,
+                                    ..f.location.clone()
+                                },
+                                "expected 'ARGUMENT=SOURCE' after 'complete:'".into(),
+                            ))
+                        }
+                    }
+                }
                 _ => unreachable!("field names are checked when read"),
             }
         }
@@ -556,6 +587,7 @@ impl Builder {
             render,
             subtable,
             plain_errors,
+            completions,
             location: self.location,
         })
     }

@@ -78,17 +78,6 @@ pub struct Completion {
     pub filename: bool,
 }
 
-/// Watchdog actions, as `watchdog_action` takes them.
-const WATCHDOG_ACTIONS: &[&str] = &[
-    "reset",
-    "shutdown",
-    "poweroff",
-    "pause",
-    "debug",
-    "none",
-    "inject-nmi",
-];
-
 /// Completes `line` (the text before the cursor).
 pub fn complete(
     grammar: &Grammar,
@@ -156,7 +145,7 @@ pub fn complete(
     let (spec, positionals) = match next_argument(specs, args_done) {
         Some(Next::Positional(spec, positionals)) => (spec, positionals),
         Some(Next::FlagValue(flag)) => {
-            out.candidates = flag_values(entry.primary_name(), flag, word);
+            out.candidates = flag_values(entry, specs, flag, word, live);
             return out;
         }
         None => return out,
@@ -227,15 +216,52 @@ fn next_argument<'a, 'w>(specs: &'a [ArgSpec], typed: &[&'w str]) -> Option<Next
     Some(Next::Positional(spec, positionals))
 }
 
-/// Values of flags that take one (`screendump -f png`).
-fn flag_values(command: &str, flag: char, word: &str) -> Vec<String> {
-    let list: &[&str] = match (command, flag) {
-        ("screendump", 'f') => &["png", "ppm"],
-        _ => &[],
+/// Completion sources a grammar entry may name (`complete: ARG=SOURCE`);
+/// any other source is a fixed list of words separated by `|`.
+pub const SOURCES: &[&str] = &[
+    "qcodes",
+    "device-ids",
+    "device-options",
+    "object-options",
+    "netdev-options",
+    "chardev-backends",
+    "net-clients",
+    "netdevs",
+    "object-ids",
+    "chardevs",
+    "ringbuf-chardevs",
+    "migration-capabilities",
+    "migration-parameters",
+    "migration-parameter-values",
+    "block-devices-or-vnc",
+    "password-after-vnc",
+    "log-items",
+    "cpu-indexes",
+    "trace-events",
+    "snapshots",
+    "qom-paths",
+    "qom-properties",
+];
+
+/// Values of flags that take one (`screendump -f png`), from the grammar.
+fn flag_values(
+    entry: &Entry,
+    specs: &[ArgSpec],
+    flag: char,
+    word: &str,
+    live: &dyn LiveSource,
+) -> Vec<String> {
+    let Some(spec) = specs.iter().find(|a| a.kind == ArgKind::FlagValue(flag)) else {
+        return Vec::new();
     };
-    names(list.iter(), word)
+    match entry.completion(&spec.name) {
+        Some(source) => from_source(source, &[], word, live),
+        None => Vec::new(),
+    }
 }
 
+/// Values for the argument at the cursor: the grammar's `complete:` source
+/// for it, else what its type suggests.
 fn values_for(
     entry: &Entry,
     spec: &ArgSpec,
@@ -243,59 +269,70 @@ fn values_for(
     word: &str,
     live: &dyn LiveSource,
 ) -> (Vec<String>, bool) {
-    let fixed = |list: &[&str]| names(list.iter(), word);
+    if let Some(source) = entry.completion(&spec.name) {
+        return (from_source(source, positionals, word, live), false);
+    }
+    let values = match spec.kind {
+        ArgKind::BlockDevice => names(live.values(&Live::BlockDevices).iter(), word),
+        ArgKind::Bool => names(["on", "off"].iter(), word),
+        ArgKind::Filename => return (Vec::new(), true),
+        _ => Vec::new(),
+    };
+    (values, false)
+}
+
+/// The candidates a named source offers. `positionals` are the arguments
+/// typed before this one (a parameter's name, a QOM path).
+fn from_source(
+    source: &str,
+    positionals: &[&str],
+    word: &str,
+    live: &dyn LiveSource,
+) -> Vec<String> {
     let ask = |what: Live| names(live.values(&what).iter(), word);
-    let values = match (entry.primary_name(), spec.name.as_str()) {
-        ("sendkey", "keys") => last_segment(word, '-', |last| {
+    match source {
+        "qcodes" => last_segment(word, '-', |last| {
             names(crate::translate::qcodes::QCODES.iter(), last)
         }),
-        ("device_del", _) => ask(Live::DeviceIds),
-        ("device_add", _) => option_string(word, live, Live::DeviceTypes, Live::DeviceProperties),
-        ("object_add", _) => option_string(word, live, Live::ObjectTypes, Live::ObjectProperties),
-        ("netdev_add", _) => option_string(word, live, Live::NetdevTypes, |_| Live::NetdevTypes),
-        ("chardev-add", _) if !word.contains(',') => ask(Live::ChardevBackends),
-        ("set_link", "name") => ask(Live::NetClients),
-        ("netdev_del", _) => ask(Live::Netdevs),
-        ("object_del", _) => ask(Live::ObjectIds),
-        ("chardev-remove" | "chardev-send-break" | "chardev-change", "id") => ask(Live::Chardevs),
-        ("ringbuf_write" | "ringbuf_read", "device") => ask(Live::RingbufChardevs),
-        ("migrate_set_capability", "capability") => ask(Live::MigrationCapabilities),
-        ("migrate_set_parameter", "parameter") => ask(Live::MigrationParameters),
-        ("migrate_set_parameter", "value") => match positionals.first() {
+        "device-ids" => ask(Live::DeviceIds),
+        "device-options" => option_string(word, live, Live::DeviceTypes, Live::DeviceProperties),
+        "object-options" => option_string(word, live, Live::ObjectTypes, Live::ObjectProperties),
+        "netdev-options" => option_string(word, live, Live::NetdevTypes, |_| Live::NetdevTypes),
+        "chardev-backends" if !word.contains(',') => ask(Live::ChardevBackends),
+        "chardev-backends" => Vec::new(),
+        "net-clients" => ask(Live::NetClients),
+        "netdevs" => ask(Live::Netdevs),
+        "object-ids" => ask(Live::ObjectIds),
+        "chardevs" => ask(Live::Chardevs),
+        "ringbuf-chardevs" => ask(Live::RingbufChardevs),
+        "migration-capabilities" => ask(Live::MigrationCapabilities),
+        "migration-parameters" => ask(Live::MigrationParameters),
+        "migration-parameter-values" => match positionals.first() {
             Some(name) => ask(Live::MigrationParameterValues(name.to_string())),
             None => Vec::new(),
         },
-        ("set_password" | "expire_password", "protocol") => fixed(&["vnc", "spice"]),
-        ("set_password", "connected") => fixed(&["keep", "disconnect", "fail"]),
-        ("expire_password", "time") => fixed(&["now", "never"]),
-        ("change", "device") => {
+        "block-devices-or-vnc" => {
             let mut all = live.values(&Live::BlockDevices);
             all.push("vnc".to_string());
             names(all.iter(), word)
         }
-        ("change", "target") if positionals.first() == Some(&"vnc") => fixed(&["password"]),
-        ("log", _) => last_segment(word, ',', |last| {
+        "password-after-vnc" if positionals.first() == Some(&"vnc") => {
+            names(["password"].iter(), word)
+        }
+        "password-after-vnc" => Vec::new(),
+        "log-items" => last_segment(word, ',', |last| {
             names(live.values(&Live::LogItems).iter(), last)
         }),
-        ("cpu", _) => ask(Live::CpuIndexes),
-        ("watchdog_action", _) => fixed(WATCHDOG_ACTIONS),
-        ("trace-event" | "trace-events", "name") => ask(Live::TraceEvents),
-        ("loadvm" | "delvm", _) => ask(Live::Snapshots),
-        ("qom-list" | "qom-get" | "qom-set" | "qom-tree", "path") => {
-            ask(Live::QomPath(word.to_string()))
-        }
-        ("qom-get" | "qom-set", "property") => match positionals.first() {
+        "cpu-indexes" => ask(Live::CpuIndexes),
+        "trace-events" => ask(Live::TraceEvents),
+        "snapshots" => ask(Live::Snapshots),
+        "qom-paths" => ask(Live::QomPath(word.to_string())),
+        "qom-properties" => match positionals.first() {
             Some(path) => ask(Live::QomProperties(path.to_string())),
             None => Vec::new(),
         },
-        _ => match spec.kind {
-            ArgKind::BlockDevice => ask(Live::BlockDevices),
-            ArgKind::Bool => fixed(&["on", "off"]),
-            ArgKind::Filename => return (Vec::new(), true),
-            _ => Vec::new(),
-        },
-    };
-    (values, false)
+        fixed => names(fixed.split('|'), word),
+    }
 }
 
 /// Completes the part of `word` after its last `separator`, keeping what

@@ -11,72 +11,89 @@ qmp: eject
 versions: 7.2 10.0
 args: name:s,up:b
 help: link
+complete: name=net-clients
 qmp: set_link
 
 [sendkey]
 versions: 7.2 10.0
 args: keys:s,hold-time:i?
 help: keys
+complete: keys=qcodes
 qmp: special sendkey
 
 [screendump]
 versions: 7.2 10.0
 args: filename:F,format:-fs,device:s?,head:i?
 help: shot
+complete: format=png|ppm
 qmp: screendump
 
 [set_password]
 versions: 7.2 10.0
 args: protocol:s,password:s,display:-ds,connected:s?
 help: pw
+complete: protocol=vnc|spice
+complete: connected=keep|disconnect|fail
 qmp: set_password
 
 [device_add]
 versions: 7.2 10.0
 args: device:O
 help: add
+complete: device=device-options
 qmp: device_add
 
 [qom-get]
 versions: 7.2 10.0
 args: path:s,property:s
 help: get
+complete: path=qom-paths
+complete: property=qom-properties
 qmp: qom-get
 
 [expire_password]
 versions: 7.2 10.0
 args: protocol:s,time:s,display:-ds
 help: exp
+complete: protocol=vnc|spice
+complete: time=now|never
 qmp: expire_password
 
 [change]
 versions: 7.2 10.0
 args: device:B,force:-f,target:F,arg:s?,read-only-mode:s?
 help: change
+complete: device=block-devices-or-vnc
+complete: target=password-after-vnc
 qmp: special change
 
 [migrate_set_parameter]
 versions: 7.2 10.0
 args: parameter:s,value:s
 help: msp
+complete: parameter=migration-parameters
+complete: value=migration-parameter-values
 qmp: special migrate_set_parameter
 
 [log]
 versions: 7.2 10.0
 args: items:s
 help: log
+complete: items=log-items
 qmp: local
 
 [cpu]
 versions: 7.2 10.0
 args: index:i
 help: cpu
+complete: index=cpu-indexes
 qmp: local
 
 [watchdog_action]
 versions: 7.2 10.0
 args: action:s
 help: wd
+complete: action=reset|shutdown|poweroff|pause|debug|none|inject-nmi
 qmp: watchdog-set-action
 
 [help|?]
@@ -108,6 +125,7 @@ qmp: query-blockstats
 versions: 7.2 10.0
 args: name:s?,vcpu:i?
 help: t
+complete: name=trace-events
 qmp: trace-event-get-state
 ";
 

@@ -8,7 +8,7 @@ mod history;
 mod live;
 mod watch;
 
-pub use completion::{complete, Completion, Live, LiveSource};
+pub use completion::{complete, Completion, Live, LiveSource, SOURCES as COMPLETION_SOURCES};
 pub use history::{has_masked_secret, history_path, mask_secrets, MASK};
 
 use crate::cli::{Exit, Format};
