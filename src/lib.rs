@@ -14,8 +14,8 @@
 pub mod cli;
 pub mod grammar;
 pub mod help;
-pub mod man;
 pub mod monitor;
+pub mod output;
 pub mod parse;
 pub mod proxy;
 pub mod qjson;

@@ -1,18 +1,8 @@
 //! The command line, as clap parses it. The man page is generated from this
 //! definition and from the grammar, so the three always agree.
 
-use clap::{Parser, Subcommand, ValueEnum};
-
-/// How command output is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Text byte-identical to QEMU's own human monitor.
-    Classic,
-    /// Readable tables (the default on a terminal).
-    Table,
-    /// The QMP return values as JSON, one document per command.
-    Json,
-}
+use crate::output::Format;
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(

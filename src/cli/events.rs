@@ -1,7 +1,7 @@
 //! `qhmp events`: watch QMP events, one readable line each (or raw JSON).
 
 use super::args::EventsArgs;
-use super::{Exit, Format};
+use crate::output::{Exit, Format};
 use crate::qmp::Event;
 use crate::render::event::event_line;
 use regex::Regex;

@@ -3,15 +3,14 @@
 
 pub mod args;
 mod events;
-mod exit;
+pub mod man;
 mod oneshot;
 mod proxy;
 mod train;
 
-pub use args::{Cli, Format};
+use crate::output::{Exit, Format};
+pub use args::Cli;
 pub use events::EventFilter;
-pub use exit::Exit;
-pub use oneshot::{print_response, report_parse_error};
 
 use crate::monitor::Monitor;
 use crate::qmp::{Client, Target};
@@ -33,7 +32,7 @@ pub fn main() -> Exit {
     };
     match &cli.subcommand {
         Some(args::Sub::Man) => {
-            print!("{}", crate::man::render());
+            print!("{}", man::render());
             Exit::Success
         }
         Some(args::Sub::Proxy(args)) => proxy::run(&cli, args),

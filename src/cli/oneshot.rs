@@ -1,9 +1,10 @@
 //! One-shot mode: `qhmp -c LINE …`, lines on standard input, and `--dry-run`.
 
-use super::{Cli, Exit, Format};
+use super::Cli;
 use crate::grammar::Grammar;
-use crate::monitor::{Monitor, MonitorError, Response};
-use crate::parse::{self, FormatDefaults, ParseError};
+use crate::monitor::{Monitor, MonitorError};
+use crate::output::{print_response, report_parse_error, Exit, Format};
+use crate::parse::{self, FormatDefaults};
 use crate::qmp::ClientConfig;
 use crate::translate::{self, QemuFacts};
 use std::io::{BufRead, IsTerminal, Write};
@@ -83,49 +84,6 @@ fn check_all_parse(lines: &[String], monitor: &Monitor) -> Option<Exit> {
     bad.then_some(Exit::Usage)
 }
 
-/// Prints a command's output in the chosen format.
-pub fn print_response(response: &Response, format: Format) {
-    let mut out = std::io::stdout().lock();
-    let table = match (format, &response.renderer) {
-        (Format::Table, Some(name)) => {
-            crate::render::table::render(name, &response.replies, table_style())
-        }
-        _ => None,
-    };
-    if let Some(table) = table {
-        let _ = out.write_all(table.as_bytes());
-        let _ = out.flush();
-        return;
-    }
-    let _ = match format {
-        // Answered without QMP (help, refusals): there is only the text.
-        Format::Json if response.replies.is_empty() => out.write_all(response.text.as_bytes()),
-        Format::Json => {
-            let doc = match response.replies.as_slice() {
-                [one] => one.clone(),
-                many => serde_json::Value::Array(many.to_vec()),
-            };
-            writeln!(out, "{doc}")
-        }
-        Format::Classic | Format::Table => out.write_all(response.text.as_bytes()),
-    };
-    let _ = out.flush();
-}
-
-/// Prints a parse error with a caret under the offending spot.
-pub fn report_parse_error(line: &str, error: &ParseError) {
-    eprintln!("qhmp: {}", error.message);
-    if let Some(detail) = &error.detail {
-        eprintln!("qhmp: ({detail})");
-    }
-    for l in error.caret(line).lines() {
-        eprintln!("    {l}");
-    }
-    if let Some(spelled) = &error.try_help {
-        eprintln!("Try \"help {spelled}\" for more information");
-    }
-}
-
 pub fn dry_run(lines: &[String]) -> Exit {
     dry_run_for(lines, &QemuFacts::assumed())
 }
@@ -165,19 +123,4 @@ fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
         }
     }
     status
-}
-
-/// Table look for standard output: its width and whether it is a terminal
-/// that may show colour and box drawing.
-fn table_style() -> crate::render::table::TableStyle {
-    let terminal = std::io::stdout().is_terminal();
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    crate::render::table::TableStyle {
-        width,
-        fancy: terminal && !no_color,
-    }
 }

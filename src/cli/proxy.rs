@@ -1,7 +1,8 @@
 //! `qhmp proxy`: option handling around [`crate::proxy::run`].
 
 use super::args::ProxyArgs;
-use super::{Cli, Exit};
+use super::Cli;
+use crate::output::Exit;
 use crate::proxy::{Listen, Policy, ProxyError, ProxyOptions};
 use crate::qmp::{ClientConfig, Target};
 

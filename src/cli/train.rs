@@ -1,7 +1,7 @@
 //! `qhmp train [NAME] [--check]`.
 
 use super::args::TrainArgs;
-use super::Exit;
+use crate::output::Exit;
 use crate::train::{self, Input};
 use std::io::{BufRead, IsTerminal};
 

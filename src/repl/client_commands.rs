@@ -1,7 +1,7 @@
 //! Commands qhmp answers itself, written with a leading backslash so they
 //! can never be mistaken for QEMU's (`\format json`).
 
-use crate::cli::Format;
+use crate::output::Format;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCommand {

@@ -11,9 +11,9 @@ mod watch;
 pub use completion::{complete, Completion, Live, LiveSource, SOURCES as COMPLETION_SOURCES};
 pub use history::{has_masked_secret, history_path, mask_secrets, MASK};
 
-use crate::cli::{Exit, Format};
 use crate::grammar::{Grammar, Profile};
 use crate::monitor::{Monitor, MonitorError};
+use crate::output::{Exit, Format};
 use crate::qmp::{Client, ClientConfig, Target};
 use client_commands::ClientCommand;
 use helper::MonitorHelper;
@@ -179,7 +179,7 @@ impl Session<'_> {
             };
             match outcome {
                 Ok(response) => {
-                    crate::cli::print_response(&response, self.format);
+                    crate::output::print_response(&response, self.format);
                     if quitting && !response.failed {
                         return Ending::Left;
                     }
@@ -187,7 +187,7 @@ impl Session<'_> {
                 }
                 Err(MonitorError::Parse { error, line }) => {
                     watch.cancel_end();
-                    crate::cli::report_parse_error(&line, &error)
+                    crate::output::report_parse_error(&line, &error)
                 }
                 Err(MonitorError::Transport(e) | MonitorError::Connect(e)) if e.is_fatal() => {
                     if quitting {

@@ -1,7 +1,7 @@
 //! The man page, generated from the command-line definition and the grammar
 //! (`qhmp man > man/qhmp.1`); a test keeps the committed page current.
 
-use crate::cli::Cli;
+use super::Cli;
 use crate::grammar::{Entry, Grammar, Profile, Table};
 use clap::CommandFactory;
 use std::fmt::Write;
