@@ -77,7 +77,11 @@ async fn reply_to(session: &Session, message: Message) -> Option<Value> {
     if !session.link.negotiated() {
         return Some(error_reply("CommandNotFound", NOT_NEGOTIATED, id));
     }
-    if let Err(why) = session.shared.policy.check_request(&command) {
+    if let Err(why) = session
+        .shared
+        .policy
+        .check_request(&command, request.get("arguments"))
+    {
         return Some(error_reply("GenericError", &why, id));
     }
     if command == "human-monitor-command" && !oob {

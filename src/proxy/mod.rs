@@ -16,6 +16,7 @@
 
 mod dispatch;
 mod hmc;
+pub mod judge;
 mod listen;
 pub mod policy;
 mod session;

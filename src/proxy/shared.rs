@@ -10,7 +10,9 @@
 use super::policy::Policy;
 use crate::monitor::Monitor;
 use crate::parse::FormatDefaults;
-use crate::qmp::{Client, ClientError, Event};
+use super::judge::{judge_line, LineVerdict};
+use crate::qmp::{Client, ClientError, Event, Gate};
+use crate::translate::QemuFacts;
 use serde_json::{json, Value};
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,6 +66,25 @@ pub struct Shared {
     pub native_hmp: bool,
 }
 
+/// The policy's last check, at the upstream socket: whatever computed a
+/// request (a client, a translation, a follow-up), a refused one is not sent.
+fn gate(policy: &Policy, client: &Client) -> Gate {
+    let policy = policy.clone();
+    let facts = QemuFacts {
+        version: client.greeting().version.clone(),
+        commands: None,
+    };
+    Arc::new(move |request| {
+        policy.gate(request, |line| match judge_line(&policy, &facts, line) {
+            LineVerdict::Allowed => Ok(()),
+            LineVerdict::Refused(why) => Err(why),
+            LineVerdict::Answer(_) => {
+                Err("qhmp proxy: a line qhmp cannot parse is not passed on under a policy".into())
+            }
+        })
+    })
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -104,6 +125,9 @@ impl Shared {
     /// returned task ends when the upstream connection does.
     pub fn install_upstream(self: &Arc<Self>, client: Client) -> tokio::task::JoinHandle<()> {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if !self.policy.is_open() {
+            client.set_gate(gate(&self.policy, &client));
+        }
         *lock(&self.greeting) = client.greeting().raw.clone();
         *lock(&self.events) = Some(client.events());
         *self
