@@ -77,7 +77,9 @@ pub fn judge_line(policy: &Policy, facts: &QemuFacts, line: &str) -> LineVerdict
             parsed.args.str(k).map(str::to_string)
         }),
     };
-    let mut actions = vec![own];
+    // What the translation sends first (the clearer refusal), then the
+    // command's own class.
+    let mut actions = Vec::new();
     match translate::plan(parsed.entry, &parsed.args, &reading, facts) {
         Ok(plan) => actions.extend(plan_actions(&plan)),
         Err(TranslateError::Refused { hmp_text }) => {
@@ -86,6 +88,7 @@ pub fn judge_line(policy: &Policy, facts: &QemuFacts, line: &str) -> LineVerdict
         // QEMU's own HMP runs it: the command's own class decides.
         Err(_) => {}
     }
+    actions.push(own);
     for action in &actions {
         if let Some(rule) = policy.rule_against(action) {
             return LineVerdict::Refused(refusal_of_line(line, action, &rule));
