@@ -125,9 +125,8 @@ impl Effects {
                 continue;
             }
             let mut fields = row.split_whitespace();
-            let column_of = |field: &str| {
-                (field.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize) + 1
-            };
+            let column_of =
+                |field: &str| (field.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize) + 1;
             let (Some(kind), Some(name), Some(class)) =
                 (fields.next(), fields.next(), fields.next())
             else {
@@ -207,9 +206,9 @@ fn qom_get_effect(_path: Option<&str>, property: Option<&str>) -> Effect {
 fn runs_program(arguments: &Value) -> bool {
     match arguments {
         Value::String(s) => s.starts_with("exec:"),
-        Value::Object(map) => map.iter().any(|(k, v)| {
-            (k == "transport" && v.as_str() == Some("exec")) || runs_program(v)
-        }),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| (k == "transport" && v.as_str() == Some("exec")) || runs_program(v)),
         Value::Array(items) => items.iter().any(runs_program),
         _ => false,
     }
@@ -232,7 +231,10 @@ mod tests {
             .map(|e| e.primary_name())
             .filter(|name| effects.hmp(name).is_none())
             .collect();
-        assert!(missing.is_empty(), "HMP commands without a class: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "HMP commands without a class: {missing:?}"
+        );
         assert_eq!(effects.qmp("query-status"), Some(Effect::Read));
         assert_eq!(effects.hmp("savevm"), Some(Effect::Change));
         assert_eq!(effects.hmp("info"), Some(Effect::Read));
@@ -248,9 +250,15 @@ mod tests {
             Some(Effect::Exposure)
         );
         let kind = json!({"path": "/objects/sec0", "property": "type"});
-        assert_eq!(effects.of_request("qom-get", Some(&kind)), Some(Effect::Read));
+        assert_eq!(
+            effects.of_request("qom-get", Some(&kind)),
+            Some(Effect::Read)
+        );
         let exec = json!({"uri": "exec:touch /tmp/x"});
-        assert_eq!(effects.of_request("migrate", Some(&exec)), Some(Effect::Spawn));
+        assert_eq!(
+            effects.of_request("migrate", Some(&exec)),
+            Some(Effect::Spawn)
+        );
         let channel = json!({"channels": [{"addr": {"transport": "exec", "args": []}}]});
         assert_eq!(
             effects.of_request("migrate", Some(&channel)),
@@ -263,7 +271,9 @@ mod tests {
         );
         let uri = |u: &str| Some(u.to_string());
         assert_eq!(
-            effects.of_hmp("migrate", |k| (k == "uri").then(|| "exec:true".into()).or(uri("x"))),
+            effects.of_hmp("migrate", |k| (k == "uri")
+                .then(|| "exec:true".into())
+                .or(uri("x"))),
             Some(Effect::Spawn)
         );
         assert_eq!(effects.of_request("nosuch", None), None);
@@ -277,9 +287,14 @@ mod tests {
             "t.tsv:3:5: qmp command 'stop' is listed twice"
         );
         let err = Effects::parse("t.tsv", "qmp stop nasty\n").unwrap_err();
-        assert!(err.to_string().starts_with("t.tsv:1:10: unknown effect class 'nasty'"));
+        assert!(err
+            .to_string()
+            .starts_with("t.tsv:1:10: unknown effect class 'nasty'"));
         let err = Effects::parse("t.tsv", "qapi stop read\n").unwrap_err();
-        assert_eq!(err.to_string(), "t.tsv:1:1: expected 'qmp' or 'hmp', found 'qapi'");
+        assert_eq!(
+            err.to_string(),
+            "t.tsv:1:1: expected 'qmp' or 'hmp', found 'qapi'"
+        );
         let err = Effects::parse("t.tsv", "qmp stop\n").unwrap_err();
         assert_eq!(err.to_string(), "t.tsv:1:1: expected KIND NAME CLASS");
     }

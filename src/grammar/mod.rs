@@ -11,7 +11,7 @@ pub mod effects;
 pub mod profile;
 pub mod table;
 
-pub use effects::{Effect, Effects};
 pub use args_type::{ArgKind, ArgSpec, ArgsType, Optionality};
+pub use effects::{Effect, Effects};
 pub use profile::Profile;
 pub use table::{Entry, Grammar, GrammarError, Location, QmpCall, QmpMapping, Table, Versioned};

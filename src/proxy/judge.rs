@@ -137,7 +137,13 @@ mod tests {
         ] {
             assert!(refused(judge(&p, line)), "{line:?} passed --read-only");
         }
-        for line in ["info registers", "info status", "x/4x 0", "print $eax", "help"] {
+        for line in [
+            "info registers",
+            "info status",
+            "x/4x 0",
+            "print $eax",
+            "help",
+        ] {
             assert_eq!(judge(&p, line), LineVerdict::Allowed, "{line:?}");
         }
     }
@@ -170,7 +176,10 @@ mod tests {
         };
         for p in [&deny, &allow] {
             assert!(refused(judge(p, "pmemsave $eax 4096 \"/tmp/x/pm\"")));
-            assert!(refused(judge(p, "dump-guest-memory \"/tmp/x/dg\" $eax 4096")));
+            assert!(refused(judge(
+                p,
+                "dump-guest-memory \"/tmp/x/dg\" $eax 4096"
+            )));
         }
         assert_eq!(judge(&allow, "info status"), LineVerdict::Allowed);
         assert!(refused(judge(&allow, "info registers")));

@@ -195,7 +195,10 @@ mod tests {
             read_only: true,
             ..Policy::default()
         };
-        assert!(p.check_request("stop", None).unwrap_err().contains("read-only"));
+        assert!(p
+            .check_request("stop", None)
+            .unwrap_err()
+            .contains("read-only"));
         assert!(p.check_request("query-spice", None).is_ok());
         let unsafe_ = p.check_request("device-list-properties", None).unwrap_err();
         assert!(unsafe_.contains("class unsafe"), "{unsafe_}");
@@ -229,9 +232,11 @@ mod tests {
         };
         assert_eq!(
             p.check_line(&line),
-            Err("HMP command 'block_set_io_throttle' is refused by the qhmp proxy policy: \
+            Err(
+                "HMP command 'block_set_io_throttle' is refused by the qhmp proxy policy: \
                  it runs 'block_set_io_throttle' (--deny; class change)"
-                .into())
+                    .into()
+            )
         );
     }
 
@@ -242,8 +247,14 @@ mod tests {
             deny: ["query-status".to_string()].into(),
             ..Policy::default()
         };
-        assert!(p.check_request("query-status", None).unwrap_err().contains("--deny"));
-        assert!(p.check_request("query-vnc", None).unwrap_err().contains("--allow"));
+        assert!(p
+            .check_request("query-status", None)
+            .unwrap_err()
+            .contains("--deny"));
+        assert!(p
+            .check_request("query-vnc", None)
+            .unwrap_err()
+            .contains("--allow"));
         assert!(p.check_request("pmemsave", None).is_ok());
         assert!(p.check_request("qmp_capabilities", None).is_ok());
         let no_files = Policy {

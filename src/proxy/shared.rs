@@ -7,10 +7,10 @@
 //! lock the fan-out uses). So a client sees every event QEMU sent before a
 //! reply (`STOP` before the answer to `stop`) ahead of that reply.
 
+use super::judge::{judge_line, LineVerdict};
 use super::policy::Policy;
 use crate::monitor::Monitor;
 use crate::parse::FormatDefaults;
-use super::judge::{judge_line, LineVerdict};
 use crate::qmp::{Client, ClientError, Event, Gate};
 use crate::translate::QemuFacts;
 use serde_json::{json, Value};
