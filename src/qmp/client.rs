@@ -30,6 +30,9 @@ pub struct ClientConfig {
     pub enable_oob: bool,
     /// Events kept while nobody holds an event stream (oldest dropped first).
     pub event_backlog: usize,
+    /// Bytes of events kept while nobody holds an event stream (oldest
+    /// dropped first): a server sending huge events cannot grow the client.
+    pub event_backlog_bytes: usize,
 }
 
 impl Default for ClientConfig {
@@ -41,6 +44,7 @@ impl Default for ClientConfig {
             max_line: DEFAULT_MAX_LINE,
             enable_oob: true,
             event_backlog: 8192,
+            event_backlog_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -155,7 +159,10 @@ impl Client {
         })??;
         let greeting = Greeting::parse(&first).map_err(ClientError::BadGreeting)?;
 
-        let shared = Arc::new(Shared::new(config.event_backlog));
+        let shared = Arc::new(Shared::new(
+            config.event_backlog,
+            config.event_backlog_bytes,
+        ));
         let (outgoing, queue) = mpsc::unbounded_channel();
         let tasks = vec![
             tokio::spawn(connection::read_loop(
