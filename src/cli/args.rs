@@ -58,7 +58,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// Share one QMP socket among many clients and answer human-monitor-command by translation.
-    Proxy(ProxyArgs),
+    Proxy(Box<ProxyArgs>),
     /// Watch QMP events, one readable line each.
     Events(EventsArgs),
     /// Serve the built-in simulated QEMU to other QMP clients.
