@@ -2,7 +2,7 @@
 
 use super::args::ProxyArgs;
 use super::{Cli, Exit};
-use crate::proxy::{Access, Limits, Listen, Policy, ProxyError, ProxyOptions};
+use crate::proxy::{escape_controls, Access, Limits, Listen, Policy, ProxyError, ProxyOptions};
 use crate::qmp::{ClientConfig, Target};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {
             Exit::Usage
         }
         Err(e) => {
-            eprintln!("qhmp proxy: {e}");
+            eprintln!("qhmp proxy: {}", escape_controls(&e.to_string()));
             Exit::Connection
         }
     }
