@@ -361,3 +361,57 @@ async fn every_command_of_every_version_is_classified() {
         assert!(missing.is_empty(), "{var}: unclassified: {missing:?}");
     }
 }
+
+/// Random lines from pieces QEMU's HMP reads specially (NUL and other
+/// control characters, quotes, `$registers`, `/fmt`), read by QEMU and by
+/// the proxy (translating, and under `--read-only` in both modes): whatever
+/// the proxy answers is QEMU's answer. Only showing commands are used, so
+/// QEMU may run every line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_lines_read_as_qemu_reads_them() {
+    let Some(binary) = qemu_binary("QHMP_QEMU_10") else {
+        return;
+    };
+    let qemu = Qemu::start(&binary, &[]);
+    const PIECES: &[&str] = &[
+        "info", "status", "name", "version", "help", "?", "x", "xp", "/2x", "/s", "print", "p",
+        "$eax", "$pc", "0x10", "1+", "(", ")", " ", " ", "\t", "\0", "\u{1}", "\u{b}", "\u{c}",
+        "\r", "\u{7f}", "\u{85}", "é", "\"", "'", "\\", "-", "status\0", "\0info",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let lines: Vec<String> = (0..300)
+        .map(|_| {
+            let words = 1 + next(5);
+            (0..words).map(|_| PIECES[next(PIECES.len())]).collect()
+        })
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let native = native_hmp(&qemu, &refs).await;
+    for options in [
+        &[][..],
+        &["--read-only"][..],
+        &["--read-only", "--hmp", "native"][..],
+    ] {
+        let proxy = BinaryProxy::start(&qemu, "random.sock", options);
+        let mut raw = Raw::negotiated(&proxy.socket).await;
+        let mut compared = 0;
+        for (line, expected) in lines.iter().zip(&native) {
+            let reply = raw.request(&hmc(line)).await;
+            if is_refusal(&reply) {
+                continue;
+            }
+            compared += 1;
+            assert_eq!(&reply, expected, "{options:?} {line:?}");
+        }
+        assert!(
+            compared > 200,
+            "{options:?}: only {compared} lines answered"
+        );
+    }
+}
