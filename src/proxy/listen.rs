@@ -313,5 +313,7 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["p.sock", "plain"]);
+        // The staging name cannot be guessed ahead (it used to be the pid).
+        assert_ne!(unpredictable(), unpredictable());
     }
 }
