@@ -176,9 +176,30 @@ fn upstream_garbage_is_survived() {
     upstream_break_is_survived(Action::Garbage, fake::GARBAGE);
 }
 
+/// A reply over the 16 MiB cap fails only its request: the shared upstream
+/// connection stays, and every client goes on being served on it.
 #[test]
-fn upstream_20_mib_line_is_survived() {
-    upstream_break_is_survived(Action::HugeLine, "message longer than 16777216 bytes");
+fn upstream_20_mib_reply_fails_only_its_request() {
+    let mut rig = Rig::new(vec![Plan::on("x-break", Action::HugeLine)], &[]);
+    let mut a = rig.peer("a");
+    let mut b = rig.peer("b");
+    let reply = a.call(json!({"execute": "x-break", "id": "a-1"}));
+    let desc = reply["error"]["desc"].as_str().unwrap_or_default();
+    assert!(
+        desc.starts_with("qhmp proxy: upstream QEMU: ")
+            && desc.contains("message longer than 16777216 bytes"),
+        "{reply}"
+    );
+    for (n, peer) in [&mut a, &mut b].into_iter().enumerate() {
+        let reply = peer.call(json!({"execute": "query-status", "id": n}));
+        assert!(reply.get("return").is_some(), "{reply}");
+    }
+    assert_eq!(
+        rig.fake.connections(),
+        1,
+        "the upstream connection was kept"
+    );
+    rig.proxy.assert_running("at the end");
 }
 
 #[test]

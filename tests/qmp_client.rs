@@ -240,6 +240,32 @@ async fn backlog_keeps_only_the_newest_events_while_nobody_listens() {
     assert_eq!(client.events_dropped(), 1);
 }
 
+/// Events held while nobody listens are bounded by bytes too: a server
+/// sending huge events cannot grow the client without limit.
+#[tokio::test]
+async fn backlog_is_bounded_by_bytes() {
+    let config = ClientConfig {
+        event_backlog_bytes: 600 * 1024,
+        ..quick_config()
+    };
+    let (client, mut server) = pair_with(true, config).await;
+    let call = tokio::spawn({
+        let c = client.clone();
+        async move { c.execute("x", None).await }
+    });
+    let r = server.expect().await;
+    let big = "e".repeat(256 * 1024);
+    for n in 0..10 {
+        server.send(json!({"event": "BIG", "data": {"n": n, "s": big}})).await;
+    }
+    server.reply(&r, json!({})).await;
+    within(call).await.unwrap().unwrap().unwrap();
+    assert_eq!(client.events_dropped(), 8);
+    let mut events = client.events();
+    assert_eq!(within(events.recv()).await.unwrap().data["n"], 8);
+    assert_eq!(within(events.recv()).await.unwrap().data["n"], 9);
+}
+
 #[tokio::test]
 async fn concurrent_requests_get_their_own_out_of_order_replies() {
     let (client, mut server) = pair().await;

@@ -48,7 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// Share one QMP socket among many clients and answer human-monitor-command by translation.
-    Proxy(ProxyArgs),
+    Proxy(Box<ProxyArgs>),
     /// Watch QMP events, one readable line each.
     Events(EventsArgs),
     /// Serve the built-in simulated QEMU to other QMP clients.
@@ -74,13 +74,13 @@ pub struct ProxyArgs {
     /// How human-monitor-command is answered: translate (qhmp) or native (QEMU's own HMP).
     #[arg(long, value_name = "MODE", default_value = "translate", value_parser = ["translate", "native"])]
     pub hmp: String,
-    /// Allow only queries and info commands.
+    /// Allow only commands of the read class (grammar/effects.tsv).
     #[arg(long)]
     pub read_only: bool,
-    /// Allow only these QMP commands (comma-separated; repeatable).
+    /// Allow only these commands or effect classes (comma-separated; repeatable).
     #[arg(long, value_name = "COMMANDS", value_delimiter = ',')]
     pub allow: Vec<String>,
-    /// Refuse these QMP commands (comma-separated; repeatable).
+    /// Refuse these commands or effect classes (comma-separated; repeatable).
     #[arg(long, value_name = "COMMANDS", value_delimiter = ',')]
     pub deny: Vec<String>,
     /// Permissions of the unix listen socket (octal).
@@ -89,6 +89,33 @@ pub struct ProxyArgs {
     /// Exit when the upstream QEMU goes away instead of reconnecting.
     #[arg(long)]
     pub exit_on_upstream_loss: bool,
+    /// Clients served at once; more are turned away.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_clients: usize,
+    /// Bytes queued for one client beyond which its events are dropped (it is told) and it is not read.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub client_queue_bytes: usize,
+    /// Longest request a client may send (QEMU's own 64 MiB limit applies anyway).
+    #[arg(long, value_name = "BYTES")]
+    pub max_request_bytes: Option<usize>,
+    /// Disconnect a client that sends nothing for this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<u64>,
+    /// Disconnect a client that reads none of its output for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub write_timeout: u64,
+    /// Log every request, its decision and why, and connects, to FILE (- for stderr).
+    #[arg(long, value_name = "FILE")]
+    pub audit: Option<String>,
+    /// Unix clients allowed by user id (peer credentials; comma-separated).
+    #[arg(long, value_name = "UIDS", value_delimiter = ',')]
+    pub allow_uid: Vec<u32>,
+    /// Unix clients allowed by group id (peer credentials; comma-separated).
+    #[arg(long, value_name = "GIDS", value_delimiter = ',')]
+    pub allow_gid: Vec<u32>,
+    /// TCP clients must send the token in FILE as their first line (required by --allow-remote).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@ use crate::grammar::Grammar;
 use crate::monitor::{Monitor, MonitorError};
 use crate::output::{print_response, report_parse_error, Exit, Format};
 use crate::parse::{self, FormatDefaults};
+use crate::proxy::escape_controls;
 use crate::qmp::ClientConfig;
 use crate::translate::{self, QemuFacts};
 use std::io::{BufRead, IsTerminal, Write};
@@ -40,11 +41,12 @@ pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
                 status = status.worst(Exit::Usage);
             }
             Err(e @ (MonitorError::Transport(_) | MonitorError::Connect(_))) => {
-                eprintln!("qhmp: {e}");
+                // QEMU's words may carry terminal escapes: shown, not obeyed.
+                eprintln!("qhmp: {}", escape_controls(&e.to_string()));
                 return Exit::Connection;
             }
             Err(e) => {
-                eprintln!("qhmp: {}: {e}", line.trim());
+                eprintln!("qhmp: {}: {}", line.trim(), escape_controls(&e.to_string()));
                 status = status.worst(Exit::CommandFailed);
             }
         }

@@ -3,8 +3,9 @@
 use super::args::ProxyArgs;
 use super::Cli;
 use crate::output::Exit;
-use crate::proxy::{Listen, Policy, ProxyError, ProxyOptions};
+use crate::proxy::{escape_controls, Access, Limits, Listen, Policy, ProxyError, ProxyOptions};
 use crate::qmp::{ClientConfig, Target};
+use std::time::Duration;
 
 pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {
     let options = match options(cli, args) {
@@ -24,7 +25,7 @@ pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {
             Exit::Usage
         }
         Err(e) => {
-            eprintln!("qhmp proxy: {e}");
+            eprintln!("qhmp proxy: {}", escape_controls(&e.to_string()));
             Exit::Connection
         }
     }
@@ -54,6 +55,15 @@ fn options(cli: &Cli, args: &ProxyArgs) -> Result<ProxyOptions, String> {
             .filter(|s| !s.is_empty())
             .collect()
     };
+    let access = access(args, &listen)?;
+    let limits = Limits {
+        max_clients: args.max_clients.max(1),
+        queue_bytes: args.client_queue_bytes,
+        pending_oob: Limits::default().pending_oob,
+        max_request_bytes: args.max_request_bytes,
+        idle_timeout: args.idle_timeout.map(Duration::from_secs),
+        write_timeout: Duration::from_secs(args.write_timeout.max(1)),
+    };
     let policy = Policy {
         read_only: args.read_only,
         allow: (!args.allow.is_empty()).then(|| clean(&args.allow)),
@@ -71,5 +81,42 @@ fn options(cli: &Cli, args: &ProxyArgs) -> Result<ProxyOptions, String> {
             request_timeout: None,
             ..super::oneshot::client_config(cli)
         },
+        limits,
+        access,
+        audit: args.audit.clone(),
+    })
+}
+
+/// `--allow-uid`/`--allow-gid` (unix sockets) and the token (TCP, required
+/// with `--allow-remote`).
+fn access(args: &ProxyArgs, listen: &Listen) -> Result<Access, String> {
+    let tcp = matches!(listen, Listen::Tcp { .. });
+    if tcp && !(args.allow_uid.is_empty() && args.allow_gid.is_empty()) {
+        return Err("--allow-uid and --allow-gid need a unix: listen address".into());
+    }
+    if args.allow_remote && args.token_file.is_none() {
+        return Err(
+            "--allow-remote needs --token-file: remote clients must prove themselves".into(),
+        );
+    }
+    let token = match &args.token_file {
+        None => None,
+        Some(_) if !tcp => return Err("--token-file applies to tcp: listen addresses".into()),
+        Some(file) => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("--token-file {file}: {e}"))?;
+            let token = text.trim().to_string();
+            if token.len() < 16 || token.contains('\n') {
+                return Err(format!(
+                    "--token-file {file}: expected one line of at least 16 characters"
+                ));
+            }
+            Some(token)
+        }
+    };
+    Ok(Access {
+        allow_uid: args.allow_uid.clone(),
+        allow_gid: args.allow_gid.clone(),
+        token,
     })
 }

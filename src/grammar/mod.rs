@@ -7,9 +7,11 @@
 mod builtin_tests;
 
 pub mod args_type;
+pub mod effects;
 pub mod profile;
 pub mod table;
 
 pub use args_type::{ArgKind, ArgSpec, ArgsType, Optionality};
+pub use effects::{Effect, Effects};
 pub use profile::Profile;
 pub use table::{Entry, Grammar, GrammarError, Location, QmpCall, QmpMapping, Table, Versioned};

@@ -70,6 +70,7 @@ mod walk;
 
 pub use error::MonitorError;
 pub use hmp::{HmpAnswer, LinePlan};
+pub use walk::commands as walk_commands;
 
 use crate::grammar::{Entry, Grammar, Profile};
 use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
@@ -201,6 +202,11 @@ impl Monitor {
     /// The connected QEMU's version, as `query-version` reported it.
     pub fn version(&self) -> &QemuVersion {
         &self.facts.version
+    }
+
+    /// What is known of the connected QEMU (version, QMP commands).
+    pub fn facts(&self) -> &QemuFacts {
+        &self.facts
     }
 
     /// The HMP command set used for this QEMU (the newest one not newer

@@ -8,6 +8,24 @@ use crate::render::Reply;
 use crate::translate::special;
 use serde_json::{json, Value};
 
+/// Every QMP command a walk routine may send, for a policy to judge before
+/// the first is sent; `None` for an unknown routine.
+pub fn commands(routine: &str) -> Option<&'static [&'static str]> {
+    Some(match routine {
+        "qom_tree" => &["qom-get", "qom-list"],
+        "memsave" => &["memsave"],
+        "announce_self" => &["query-migrate-parameters", "announce-self"],
+        "block_set_io_throttle" => &["query-block", "block_set_io_throttle"],
+        "nbd_server_start_all" => &[
+            "nbd-server-start",
+            "query-block",
+            "nbd-server-add",
+            "nbd-server-stop",
+        ],
+        _ => return None,
+    })
+}
+
 /// Runs a walk routine; the result is one reply for the renderer (for
 /// `info qom-tree` a synthetic tree, otherwise the last command's reply).
 pub async fn run(

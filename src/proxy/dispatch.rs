@@ -4,6 +4,7 @@
 //! `human-monitor-command` by translation, anything else forwarded upstream
 //! with the id rewritten. Error texts are QEMU's.
 
+use super::audit;
 use super::hmc;
 use super::session::Session;
 use crate::qjson::{qdict_bucket, Message};
@@ -43,9 +44,57 @@ pub fn is_out_of_band(message: &Message) -> bool {
 /// Answers one message. The reply is sent through `session`, after the
 /// events QEMU sent before it.
 pub async fn handle(session: &Session, message: Message) {
-    if let Some(reply) = reply_to(session, message).await {
+    let what = session.shared.audit.is_some().then(|| describe(&message));
+    let reply = reply_to(session, message).await;
+    if let Some(what) = what {
+        let refused = reply.as_ref().and_then(refusal);
+        audit::request(&session.shared, &session.peer, &what, refused);
+    }
+    if let Some(reply) = reply {
         session.shared.deliver(&session.link, reply);
     }
+}
+
+/// A request as the audit log names it: the HMP line, or the command and
+/// its arguments (cut short).
+fn describe(message: &Message) -> String {
+    const MAX: usize = 512;
+    let Message::Value(Value::Object(request)) = message else {
+        return "(not a QMP request)".into();
+    };
+    let command = ["execute", "exec-oob"]
+        .iter()
+        .find_map(|verb| request.get(*verb))
+        .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
+        .unwrap_or_else(|| "(no command)".into());
+    let arguments = request.get("arguments");
+    let line = arguments
+        .and_then(|a| a.get("command-line"))
+        .and_then(Value::as_str);
+    let mut text = match (command.as_str(), line, arguments) {
+        ("human-monitor-command", Some(line), _) => format!("{command}: {line}"),
+        (_, _, Some(arguments)) => format!("{command} {arguments}"),
+        _ => command,
+    };
+    if text.len() > MAX {
+        let mut cut = MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// The policy's refusal in a reply, if it is one.
+fn refusal(reply: &Value) -> Option<&str> {
+    reply
+        .pointer("/error/desc")
+        .and_then(Value::as_str)
+        .filter(|d| {
+            d.contains("refused by the qhmp proxy policy") || d.contains("qhmp proxy: a line")
+        })
 }
 
 /// The reply to one message; `None` when it has been sent already.
@@ -77,7 +126,11 @@ async fn reply_to(session: &Session, message: Message) -> Option<Value> {
     if !session.link.negotiated() {
         return Some(error_reply("CommandNotFound", NOT_NEGOTIATED, id));
     }
-    if let Err(why) = session.shared.policy.check_request(&command) {
+    if let Err(why) = session
+        .shared
+        .policy
+        .check_request(&command, request.get("arguments"))
+    {
         return Some(error_reply("GenericError", &why, id));
     }
     if command == "human-monitor-command" && !oob {

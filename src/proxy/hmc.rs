@@ -1,9 +1,11 @@
 //! `human-monitor-command` through the proxy: answered by qhmp's translator
 //! (or, with `--hmp native`, by QEMU's own HMP), with QEMU's texts for bad
-//! arguments and CPU numbers, and the policy judging each line by what it
-//! translates to.
+//! arguments and CPU numbers. Under a policy every line is judged first by
+//! what it does (see `judge`); a line qhmp cannot parse is answered here
+//! with QEMU's text and never passed on.
 
 use super::dispatch::{error_reply, forward, with_id};
+use super::judge::{judge_line, LineVerdict};
 use super::session::Session;
 use crate::monitor::{Monitor, MonitorError};
 use serde_json::{json, Map, Value};
@@ -19,8 +21,26 @@ pub async fn answer(session: &Session, request: Map<String, Value>, id: Option<&
         return forward(session, disarmed(request), id).await;
     };
     let line = line.to_string();
-    if session.shared.native_hmp {
-        return native(session, request, &line, id).await;
+    let shared = &session.shared;
+    if !shared.policy.is_open() {
+        let (generation, monitor) = match session_monitor(session).await {
+            Ok(kept) => kept,
+            Err(e) => return error_reply("GenericError", &format!("qhmp proxy: {e}"), id),
+        };
+        let verdict = judge_line(&shared.policy, monitor.facts(), &line);
+        *session.monitor.lock().await = Some((generation, monitor));
+        match verdict {
+            LineVerdict::Allowed => {}
+            LineVerdict::Refused(why) => return error_reply("GenericError", &why, id),
+            // Nothing QEMU would run: answered here, never passed on.
+            LineVerdict::Answer(text) => {
+                return with_id(json!({"return": text.replace('\n', "\r\n")}), id)
+            }
+        }
+    }
+    // QEMU reads a NUL as an ordinary character; its own HMP answers.
+    if shared.native_hmp || line.contains('\0') {
+        return forward(session, request, id).await;
     }
     if let Some(cpu) = cpu_index {
         if let Some(refusal) = check_cpu(session, cpu, id).await {
@@ -65,32 +85,6 @@ async fn check_cpu(session: &Session, cpu: i64, id: Option<&Value>) -> Option<Va
         Ok(Err(e)) => Some(error_reply(&e.class, &e.desc, id)),
         Err(e) => Some(upstream_error(&e, id)),
     }
-}
-
-/// `--hmp native`: QEMU's HMP runs the line; the policy still judges it by
-/// its translation.
-async fn native(
-    session: &Session,
-    request: Map<String, Value>,
-    line: &str,
-    id: Option<&Value>,
-) -> Value {
-    let policy = &session.shared.policy;
-    if !policy.is_open() {
-        let (generation, monitor) = match session_monitor(session).await {
-            Ok(kept) => kept,
-            Err(e) => return error_reply("GenericError", &format!("qhmp proxy: {e}"), id),
-        };
-        // A line that does not parse only makes QEMU print an error.
-        let verdict = monitor
-            .plan_line(line)
-            .map_or(Ok(()), |planned| policy.check_line(&planned));
-        *session.monitor.lock().await = Some((generation, monitor));
-        if let Err(why) = verdict {
-            return error_reply("GenericError", &why, id);
-        }
-    }
-    forward(session, request, id).await
 }
 
 async fn translated(

@@ -1,14 +1,17 @@
 //! Where the proxy listens: `unix:PATH` (mode 0600 by default) or
 //! `tcp:HOST:PORT` (loopback only unless remote clients are allowed).
 
+use super::audit::{self, Peer};
 use super::session;
 use super::shared::Shared;
+use super::token;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinSet;
 
@@ -105,8 +108,10 @@ impl Listen {
 }
 
 /// Binds a unix socket that nobody can reach before it has `mode`: it is
-/// bound in a private directory, given its mode, then moved into place.
-/// A socket file left by an earlier run is replaced; a live one is not.
+/// bound in a private directory with an unpredictable name, given its mode,
+/// then linked into place, which fails rather than replace anything that
+/// appeared there meanwhile. A socket file left by an earlier run is
+/// replaced; a live one, or anything else, is not.
 fn bind_unix(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
     use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
     if let Ok(meta) = std::fs::symlink_metadata(path) {
@@ -122,24 +127,44 @@ fn bind_unix(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
                 "another server is listening there",
             ));
         }
+        std::fs::remove_file(path)?;
     }
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let staging = parent.join(format!(".qhmp{:x}.{n}", std::process::id()));
-    std::fs::DirBuilder::new().mode(0o700).create(&staging)?;
+    let staging = (0..16)
+        .map(|_| parent.join(format!(".qhmp-{:016x}", unpredictable())))
+        .find(|dir| std::fs::DirBuilder::new().mode(0o700).create(dir).is_ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "cannot create a private staging directory beside the listen path",
+            )
+        })?;
     let staged = staging.join("s");
     let placed = UnixListener::bind(&staged).and_then(|listener| {
         std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&staged, path)?;
+        std::fs::hard_link(&staged, path)?;
         Ok(listener)
     });
     let _ = std::fs::remove_file(&staged);
     let _ = std::fs::remove_dir(&staging);
     placed
+}
+
+/// 64 random bits (the standard library's per-process random hash keys,
+/// mixed with the time and a counter).
+fn unpredictable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    hasher.finish()
 }
 
 pub enum Bound {
@@ -148,17 +173,46 @@ pub enum Bound {
 }
 
 /// Accepts clients until aborted; each gets its own session task, and the
-/// sessions end with this task.
+/// sessions end with this task. Clients beyond `--max-clients`, unix
+/// clients whose credentials are not allowed and TCP clients without the
+/// token are turned away.
 pub async fn accept_loop(listener: Bound, shared: Arc<Shared>) {
     let mut sessions = JoinSet::new();
     loop {
         let accepted = match &listener {
             Bound::Unix(l) => l.accept().await.map(|(stream, _)| {
-                sessions.spawn(session::serve(stream, shared.clone()));
+                let mut peer = next_peer(&shared);
+                if let Ok(cred) = stream.peer_cred() {
+                    peer.pid = cred.pid();
+                    peer.uid = Some(cred.uid());
+                    peer.gid = Some(cred.gid());
+                }
+                let full = sessions.len() >= shared.limits.max_clients;
+                let shared = shared.clone();
+                sessions.spawn(async move {
+                    if let Some(why) = turned_away(&shared, &peer, full) {
+                        refuse(stream, &shared, &peer, &why).await;
+                    } else {
+                        session::serve(stream, shared, peer).await;
+                    }
+                });
             }),
-            Bound::Tcp(l) => l.accept().await.map(|(stream, _)| {
+            Bound::Tcp(l) => l.accept().await.map(|(stream, address)| {
                 let _ = stream.set_nodelay(true);
-                sessions.spawn(session::serve(stream, shared.clone()));
+                let mut peer = next_peer(&shared);
+                peer.address = Some(address.to_string());
+                let full = sessions.len() >= shared.limits.max_clients;
+                let shared = shared.clone();
+                sessions.spawn(async move {
+                    let mut stream = stream;
+                    if let Some(why) = turned_away(&shared, &peer, full) {
+                        refuse(stream, &shared, &peer, &why).await;
+                    } else if let Err(why) = token::check(&mut stream, &shared.access).await {
+                        refuse(stream, &shared, &peer, &why).await;
+                    } else {
+                        session::serve(stream, shared, peer).await;
+                    }
+                });
             }),
         };
         while sessions.try_join_next().is_some() {}
@@ -169,6 +223,49 @@ pub async fn accept_loop(listener: Bound, shared: Arc<Shared>) {
         }
     }
 }
+
+fn next_peer(shared: &Shared) -> Peer {
+    Peer {
+        serial: shared
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1,
+        ..Peer::default()
+    }
+}
+
+/// Why a client may not connect, if it may not.
+fn turned_away(shared: &Shared, peer: &Peer, full: bool) -> Option<String> {
+    let access = &shared.access;
+    if full {
+        return Some(format!(
+            "too many clients (--max-clients {})",
+            shared.limits.max_clients
+        ));
+    }
+    let restricted = !access.allow_uid.is_empty() || !access.allow_gid.is_empty();
+    let unix = peer.address.is_none();
+    let allowed = peer.uid.is_some_and(|u| access.allow_uid.contains(&u))
+        || peer.gid.is_some_and(|g| access.allow_gid.contains(&g));
+    (restricted && unix && !allowed)
+        .then(|| "its user and group are not in --allow-uid/--allow-gid".to_string())
+}
+
+/// Tells a client why it is turned away (one QMP error line, no greeting)
+/// and hangs up.
+async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, shared: &Shared, peer: &Peer, why: &str) {
+    audit::note(shared, &format!("refused {peer}: {why}"));
+    let line = serde_json::json!({"error": {"class": "GenericError",
+        "desc": format!("qhmp proxy: connection refused: {why}")}});
+    let _ = tokio::time::timeout(REFUSAL_WRITE, async {
+        stream.write_all(&crate::qjson::message_line(&line)).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// How long a turned-away client gets to take its error line.
+const REFUSAL_WRITE: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {
@@ -216,5 +313,7 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["p.sock", "plain"]);
+        // The staging name cannot be guessed ahead (it used to be the pid).
+        assert_ne!(unpredictable(), unpredictable());
     }
 }

@@ -14,13 +14,17 @@
 //! negotiation, its own ids (any JSON value) on its replies, QEMU's texts
 //! for malformed input, and the same bytes on the wire.
 
+pub mod audit;
 mod dispatch;
 mod hmc;
+pub mod judge;
 mod listen;
 pub mod policy;
 mod session;
 mod shared;
+mod token;
 
+pub use audit::escape_controls;
 pub use listen::{Listen, ListenError};
 pub use policy::Policy;
 
@@ -44,6 +48,54 @@ pub struct ProxyOptions {
     /// Permissions of a unix listen socket (0600 keeps other users out).
     pub socket_mode: u32,
     pub client: ClientConfig,
+    pub limits: Limits,
+    pub access: Access,
+    /// Where the audit trail goes (`-`: stderr); `None`: no audit.
+    pub audit: Option<String>,
+}
+
+/// What one client may cost the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Clients served at once; more are told so and disconnected.
+    pub max_clients: usize,
+    /// Bytes waiting in one client's output queue beyond which its events
+    /// are dropped (it gets a `QHMP_EVENTS_DROPPED` event when it reads
+    /// again) and it is not read from (its replies wait for room).
+    pub queue_bytes: usize,
+    /// `exec-oob` requests of one client running at once.
+    pub pending_oob: usize,
+    /// Longest request accepted from a client (QEMU's own limits, 64 MiB
+    /// of token text per message, apply in any case).
+    pub max_request_bytes: Option<usize>,
+    /// A client that sends nothing for this long is disconnected.
+    pub idle_timeout: Option<Duration>,
+    /// A client that takes none of its output for this long is disconnected.
+    pub write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_clients: 64,
+            queue_bytes: 1024 * 1024,
+            pending_oob: 8,
+            max_request_bytes: None,
+            idle_timeout: None,
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Who may connect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Unix clients whose user id (peer credentials) is listed, or whose
+    /// group id is in `allow_gid`, may connect; anyone when both are empty.
+    pub allow_uid: Vec<u32>,
+    pub allow_gid: Vec<u32>,
+    /// TCP clients must send this line before anything else.
+    pub token: Option<String>,
 }
 
 impl ProxyOptions {
@@ -61,6 +113,9 @@ impl ProxyOptions {
                 request_timeout: None,
                 ..ClientConfig::default()
             },
+            limits: Limits::default(),
+            access: Access::default(),
+            audit: None,
         }
     }
 }
@@ -83,7 +138,27 @@ pub async fn run(options: ProxyOptions) -> Result<(), ProxyError> {
         .bind(options.socket_mode)
         .await
         .map_err(ProxyError::Listen)?;
-    let shared = Shared::new(options.policy.clone(), options.native_hmp);
+    let audit = options
+        .audit
+        .as_deref()
+        .map(audit::Audit::open)
+        .transpose()
+        .map_err(ProxyError::Audit)?;
+    let shared = Shared::new(&options, audit);
+    audit::note(
+        &shared,
+        &format!(
+            "start upstream={} listen={} hmp={} {}",
+            options.upstream,
+            options.listen,
+            if options.native_hmp {
+                "native"
+            } else {
+                "translate"
+            },
+            describe(&options.policy)
+        ),
+    );
     let watch = shared.install_upstream(first);
     let _stop = Stop {
         accept: tokio::spawn(listen::accept_loop(listener, shared.clone())),
@@ -136,8 +211,24 @@ impl Drop for Stop {
     }
 }
 
+/// The policy in the words of its options, for the audit log.
+fn describe(policy: &Policy) -> String {
+    let list =
+        |l: &std::collections::BTreeSet<String>| l.iter().cloned().collect::<Vec<_>>().join(",");
+    let mut out = format!("read-only={}", policy.read_only);
+    if let Some(allow) = &policy.allow {
+        out.push_str(&format!(" allow={}", list(allow)));
+    }
+    if !policy.deny.is_empty() {
+        out.push_str(&format!(" deny={}", list(&policy.deny)));
+    }
+    out
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
+    #[error("--audit: {0}")]
+    Audit(std::io::Error),
     #[error("upstream QEMU: {0}")]
     Upstream(ClientError),
     #[error("{0}")]

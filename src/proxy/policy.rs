@@ -1,34 +1,57 @@
-//! What the proxy lets clients do: `--read-only`, `--allow`, `--deny`,
-//! applied to QMP commands and to HMP lines alike (a line is judged by what
-//! it translates to).
+//! What the proxy lets clients do: `--read-only`, `--allow`, `--deny`.
+//!
+//! Everything is judged by what it does, from `grammar/effects.tsv`: a QMP
+//! request by its command's effect class (refined by its arguments), an HMP
+//! line by every QMP request its translation sends (follow-ups included) and
+//! by the effect of the HMP command itself when QEMU's own HMP runs it. The
+//! same rules run again on each request at the socket ([`Policy::gate`]).
 
-use crate::monitor::LinePlan;
-use crate::translate::Plan;
+use crate::grammar::{Effect, Effects};
+use crate::monitor::{walk_commands, LinePlan};
+use crate::translate::{typing::Typing, Plan};
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
+    /// Only commands of the `read` class may run.
     pub read_only: bool,
-    /// When set, only these QMP commands (plus the negotiation) may run.
+    /// When set, only these commands or effect classes (plus the
+    /// negotiation) may run.
     pub allow: Option<BTreeSet<String>>,
+    /// Commands or effect classes that may not run.
     pub deny: BTreeSet<String>,
 }
 
-/// QMP commands that only read state.
-fn is_query(command: &str) -> bool {
-    command.starts_with("query-")
-        || command.starts_with("x-query-")
-        || matches!(
-            command,
-            "qom-list"
-                | "qom-get"
-                | "qom-list-types"
-                | "qom-list-properties"
-                | "device-list-properties"
-                | "trace-event-get-state"
-                | "qmp_capabilities"
-        )
+/// One thing a request or line does: the names it answers to under
+/// `--allow`/`--deny` and its effect class (`None`: not in the table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub names: Vec<String>,
+    pub effect: Option<Effect>,
 }
+
+impl Action {
+    /// A QMP request, classed by the table and its arguments.
+    pub fn qmp(command: &str, arguments: Option<&Value>) -> Action {
+        let effect = Effects::builtin()
+            .ok()
+            .and_then(|t| t.of_request(command, arguments));
+        Action {
+            names: vec![command.to_string()],
+            effect,
+        }
+    }
+}
+
+/// Requests qhmp itself needs to know the QEMU it talks to; they show only
+/// what the greeting and schema already tell every client.
+const METADATA: &[&str] = &[
+    "qmp_capabilities",
+    "query-version",
+    "query-commands",
+    "query-qmp-schema",
+];
 
 impl Policy {
     /// True when nothing is restricted.
@@ -36,76 +59,123 @@ impl Policy {
         !self.read_only && self.allow.is_none() && self.deny.is_empty()
     }
 
-    /// The rule that refuses a QMP command, if one does.
-    fn rule_against(&self, command: &str) -> Option<&'static str> {
-        if command == "qmp_capabilities" {
-            None
-        } else if self.deny.contains(command) {
-            Some("--deny")
-        } else if self.allow.as_ref().is_some_and(|a| !a.contains(command)) {
-            Some("not in --allow")
-        } else if self.read_only && !is_query(command) && command != "human-monitor-command" {
-            Some("--read-only")
+    /// The rule that refuses an action, if one does.
+    pub fn rule_against(&self, action: &Action) -> Option<String> {
+        if self.is_open() || action.names.iter().any(|n| n == "qmp_capabilities") {
+            return None;
+        }
+        let class = action.effect.map(Effect::as_str);
+        let named = |list: &BTreeSet<String>| {
+            action.names.iter().any(|n| list.contains(n)) || class.is_some_and(|c| list.contains(c))
+        };
+        let Some(effect) = action.effect else {
+            return Some("not classified in grammar/effects.tsv".into());
+        };
+        if named(&self.deny) {
+            Some(format!("--deny; class {effect}"))
+        } else if self.allow.as_ref().is_some_and(|a| !named(a)) {
+            Some(format!("not in --allow; class {effect}"))
+        } else if self.read_only && effect != Effect::Read {
+            Some(format!("--read-only; class {effect}"))
         } else {
             None
         }
     }
 
-    /// Judges one QMP command; the error names the rule that refused it.
-    pub fn check_qmp(&self, command: &str) -> Result<(), String> {
-        match self.rule_against(command) {
-            Some(rule) => Err(format!(
-                "command '{command}' is refused by the qhmp proxy policy ({rule})"
-            )),
+    /// Judges one QMP request from a client. `human-monitor-command` is
+    /// refused here only by `--deny`; its line is judged on its own.
+    pub fn check_request(&self, command: &str, arguments: Option<&Value>) -> Result<(), String> {
+        if command == "human-monitor-command" {
+            if self.deny.contains(command) {
+                return Err(refusal_of_qmp(command, "--deny"));
+            }
+            return Ok(());
+        }
+        match self.rule_against(&Action::qmp(command, arguments)) {
+            Some(rule) => Err(refusal_of_qmp(command, &rule)),
             None => Ok(()),
         }
     }
 
-    /// Judges a request's command before it runs. `human-monitor-command`
-    /// is only refused outright by `--deny`; otherwise each of its lines is
-    /// judged by what it translates to ([`Policy::check_line`]).
-    pub fn check_request(&self, command: &str) -> Result<(), String> {
-        if command == "human-monitor-command" && !self.deny.contains(command) {
-            return Ok(());
-        }
-        self.check_qmp(command)
-    }
-
-    /// Judges an HMP line by its translation.
+    /// Judges how a translated line will run: every request of the plan,
+    /// follow-ups computed after a reply included, before any is sent.
     pub fn check_line(&self, line: &LinePlan<'_>) -> Result<(), String> {
-        self.check_hmp(line.line, &line.plan, line.shows_only)
-    }
-
-    /// Judges an HMP line by its translation: every QMP command it runs must
-    /// pass. A line QEMU's own HMP runs counts as `human-monitor-command`,
-    /// and under `--read-only` only `info` and `help` lines may run so.
-    pub fn check_hmp(&self, line: &str, plan: &Plan, is_info: bool) -> Result<(), String> {
-        let mut words = line.split_whitespace();
-        let name = match (words.next(), words.next()) {
-            (Some("info"), Some(what)) => format!("info {what}"),
-            (first, _) => first.unwrap_or_default().to_string(),
-        };
-        let refused = |command: &str, rule: &str| {
-            Err(format!(
-                "HMP command '{name}' is refused by the qhmp proxy policy: \
-                 it runs '{command}' ({rule})"
-            ))
-        };
-        let commands: Vec<&str> = match plan {
-            Plan::Local => Vec::new(),
-            Plan::Qmp(requests) => requests.iter().map(|r| r.execute.as_str()).collect(),
-            Plan::Walk { .. } => vec!["qom-list", "qom-get"],
-            Plan::Hmp { .. } if self.read_only && !is_info => {
-                return refused("human-monitor-command", "--read-only")
-            }
-            Plan::Hmp { .. } => vec!["human-monitor-command"],
-        };
-        for command in commands {
-            if let Some(rule) = self.rule_against(command) {
-                return refused(command, rule);
+        for action in plan_actions(&line.plan) {
+            if let Some(rule) = self.rule_against(&action) {
+                return Err(refusal_of_line(line.line, &action, &rule));
             }
         }
         Ok(())
+    }
+
+    /// The check at the socket: a request the policy refuses never leaves
+    /// the proxy, whoever computed it. An HMP line is judged by `judge_line`.
+    pub fn gate(
+        &self,
+        request: &Map<String, Value>,
+        judge_line: impl Fn(&str) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let command = ["execute", "exec-oob"]
+            .iter()
+            .find_map(|verb| request.get(*verb).and_then(Value::as_str))
+            .unwrap_or_default();
+        let arguments = request.get("arguments");
+        if METADATA.contains(&command) {
+            return Ok(());
+        }
+        if command == "human-monitor-command" {
+            self.check_request(command, arguments)?;
+            let line = arguments
+                .and_then(|a| a.get("command-line"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return judge_line(line);
+        }
+        self.check_request(command, arguments)
+    }
+}
+
+pub fn refusal_of_qmp(command: &str, rule: &str) -> String {
+    format!("command '{command}' is refused by the qhmp proxy policy ({rule})")
+}
+
+/// The text of a refused line: the HMP command and what refused it.
+pub fn refusal_of_line(line: &str, action: &Action, rule: &str) -> String {
+    let mut words = line.split_whitespace();
+    let name = match (words.next(), words.next()) {
+        (Some("info"), Some(what)) => format!("info {what}"),
+        (first, _) => first.unwrap_or_default().to_string(),
+    };
+    let runs = action.names.first().map(String::as_str).unwrap_or_default();
+    format!("HMP command '{name}' is refused by the qhmp proxy policy: it runs '{runs}' ({rule})")
+}
+
+/// Everything a plan can send, follow-ups included.
+pub fn plan_actions(plan: &Plan) -> Vec<Action> {
+    match plan {
+        Plan::Local => Vec::new(),
+        Plan::Qmp(requests) => {
+            let mut actions = Vec::new();
+            for r in requests {
+                match &r.typing {
+                    Some(Typing::DeviceProperties { .. }) => {
+                        actions.push(Action::qmp("device-list-properties", None))
+                    }
+                    Some(Typing::Schema { .. }) | None => {}
+                }
+                actions.push(Action::qmp(&r.execute, r.arguments.as_ref()));
+            }
+            actions
+        }
+        Plan::Walk { routine, .. } => match walk_commands(routine) {
+            Some(commands) => commands.iter().map(|c| Action::qmp(c, None)).collect(),
+            None => vec![Action {
+                names: vec![format!("walk {routine}")],
+                effect: None,
+            }],
+        },
+        // Judged by the HMP command's own class by the line judge.
+        Plan::Hmp { .. } => Vec::new(),
     }
 }
 
@@ -113,67 +183,111 @@ impl Policy {
 mod tests {
     use super::*;
     use crate::translate::QmpRequest;
+    use serde_json::json;
+
+    fn names(list: &[&str]) -> Option<BTreeSet<String>> {
+        Some(list.iter().map(|s| s.to_string()).collect())
+    }
 
     #[test]
-    fn read_only_refuses_changes_and_allows_queries() {
+    fn read_only_allows_the_read_class_only() {
         let p = Policy {
             read_only: true,
             ..Policy::default()
         };
-        assert!(p.check_qmp("stop").unwrap_err().contains("read-only"));
-        assert!(p.check_qmp("query-spice").is_ok());
+        assert!(p
+            .check_request("stop", None)
+            .unwrap_err()
+            .contains("read-only"));
+        assert!(p.check_request("query-spice", None).is_ok());
+        let unsafe_ = p.check_request("device-list-properties", None).unwrap_err();
+        assert!(unsafe_.contains("class unsafe"), "{unsafe_}");
+        let secret = json!({"path": "/objects/sec0", "property": "data"});
+        assert!(p.check_request("qom-get", Some(&secret)).is_err());
+        let unknown = p.check_request("x-made-up", None).unwrap_err();
+        assert!(unknown.contains("not classified"), "{unknown}");
         let stop = Plan::Qmp(vec![QmpRequest::new("stop", None)]);
-        assert!(p.check_hmp("stop", &stop, false).is_err());
-        let spice = Plan::Qmp(vec![QmpRequest::new("query-spice", None)]);
-        assert!(p.check_hmp("info spice", &spice, true).is_ok());
-        let native = Plan::Hmp {
-            command_line: "info network".into(),
+        let line = LinePlan {
+            line: "stop",
+            plan: stop,
+            shows_only: false,
         };
-        assert!(p.check_hmp("info network", &native, true).is_ok());
-        let native = Plan::Hmp {
-            command_line: "savevm x".into(),
-        };
-        assert!(p.check_hmp("savevm x", &native, false).is_err());
+        assert!(p.check_line(&line).is_err());
     }
 
     #[test]
-    fn allow_and_deny_lists() {
+    fn follow_ups_are_judged_before_anything_is_sent() {
         let p = Policy {
-            allow: Some(["query-status".to_string()].into()),
-            deny: ["query-status".to_string()].into(),
+            deny: ["block_set_io_throttle".to_string()].into(),
             ..Policy::default()
         };
-        assert!(p.check_qmp("query-status").unwrap_err().contains("--deny"));
-        assert!(p.check_qmp("query-vnc").unwrap_err().contains("--allow"));
-        assert!(p.check_qmp("qmp_capabilities").is_ok());
-    }
-
-    #[test]
-    fn hmp_lines_are_judged_by_what_they_run() {
-        let p = Policy {
-            allow: Some(["query-status".to_string()].into()),
-            ..Policy::default()
+        let walk = Plan::Walk {
+            routine: "block_set_io_throttle".into(),
+            assumed: Vec::new(),
         };
-        // The request itself passes; its lines are judged one by one.
-        assert!(p.check_request("human-monitor-command").is_ok());
-        let version = Plan::Qmp(vec![QmpRequest::new("query-version", None)]);
+        let line = LinePlan {
+            line: "block_set_io_throttle d0 1 0 0 0 0 0",
+            plan: walk,
+            shows_only: false,
+        };
         assert_eq!(
-            p.check_hmp("info version", &version, true),
+            p.check_line(&line),
             Err(
-                "HMP command 'info version' is refused by the qhmp proxy policy: \
-                 it runs 'query-version' (not in --allow)"
+                "HMP command 'block_set_io_throttle' is refused by the qhmp proxy policy: \
+                 it runs 'block_set_io_throttle' (--deny; class change)"
                     .into()
             )
         );
-        let status = Plan::Qmp(vec![QmpRequest::new("query-status", None)]);
-        assert!(p.check_hmp("info status", &status, true).is_ok());
-        let denied = Policy {
-            deny: ["human-monitor-command".to_string()].into(),
+    }
+
+    #[test]
+    fn allow_and_deny_take_commands_and_classes() {
+        let p = Policy {
+            allow: names(&["query-status", "host-files"]),
+            deny: ["query-status".to_string()].into(),
             ..Policy::default()
         };
-        assert!(denied
-            .check_request("human-monitor-command")
+        assert!(p
+            .check_request("query-status", None)
             .unwrap_err()
             .contains("--deny"));
+        assert!(p
+            .check_request("query-vnc", None)
+            .unwrap_err()
+            .contains("--allow"));
+        assert!(p.check_request("pmemsave", None).is_ok());
+        assert!(p.check_request("qmp_capabilities", None).is_ok());
+        let no_files = Policy {
+            deny: ["host-files".to_string(), "spawn".to_string()].into(),
+            ..Policy::default()
+        };
+        assert!(no_files.check_request("memsave", None).is_err());
+        let exec = json!({"uri": "exec:true"});
+        assert!(no_files.check_request("migrate", Some(&exec)).is_err());
+        let tcp = json!({"uri": "tcp:127.0.0.1:1"});
+        assert!(no_files.check_request("migrate", Some(&tcp)).is_ok());
+    }
+
+    #[test]
+    fn the_gate_judges_lines_and_lets_metadata_through() {
+        let p = Policy {
+            allow: names(&["query-status"]),
+            ..Policy::default()
+        };
+        let request = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let no_lines = |_: &str| Err("line refused".to_string());
+        assert!(p
+            .gate(&request(json!({"execute": "query-version"})), no_lines)
+            .is_ok());
+        assert!(p
+            .gate(&request(json!({"execute": "stop"})), no_lines)
+            .is_err());
+        let hmc = json!({"execute": "human-monitor-command",
+                         "arguments": {"command-line": "info status"}});
+        assert_eq!(
+            p.gate(&request(hmc.clone()), no_lines),
+            Err("line refused".into())
+        );
+        assert!(p.gate(&request(hmc), |_| Ok(())).is_ok());
     }
 }

@@ -7,21 +7,28 @@
 //! lock the fan-out uses). So a client sees every event QEMU sent before a
 //! reply (`STOP` before the answer to `stop`) ahead of that reply.
 
+use super::audit::Audit;
+use super::judge::{judge_line, LineVerdict};
 use super::policy::Policy;
+use super::{Access, Limits, ProxyOptions};
 use crate::monitor::Monitor;
 use crate::parse::FormatDefaults;
-use crate::qmp::{Client, ClientError, Event};
+use crate::qjson;
+use crate::qmp::{Client, ClientError, Event, Gate};
+use crate::translate::QemuFacts;
 use serde_json::{json, Value};
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// What a session's writer is handed.
 pub enum Out {
-    Message(Value),
+    /// One message, already laid out as QEMU writes it (shared between the
+    /// clients an event goes to).
+    Line(Arc<Vec<u8>>),
     /// Answered once everything queued before it has been written.
     Flush(oneshot::Sender<()>),
 }
@@ -29,13 +36,111 @@ pub enum Out {
 /// A session as the shared state knows it.
 #[derive(Clone)]
 pub struct Link {
-    pub out: mpsc::UnboundedSender<Out>,
+    out: mpsc::UnboundedSender<Out>,
     negotiated: Arc<AtomicBool>,
+    pub queue: Arc<Queue>,
+}
+
+/// How much waits in one client's output queue, for the limits.
+#[derive(Default)]
+pub struct Queue {
+    /// Bytes queued and not yet written.
+    bytes: AtomicUsize,
+    /// Events dropped since the client was last told.
+    dropped: AtomicU64,
+    /// Set when the writer has stopped (client gone or too slow).
+    closed: AtomicBool,
+    /// Woken whenever bytes are written or the writer stops.
+    drained: Notify,
+}
+
+impl Queue {
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::SeqCst)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Called by the writer once `written` bytes have left.
+    pub fn written(&self, written: usize) {
+        self.bytes.fetch_sub(written, Ordering::SeqCst);
+        self.drained.notify_waiters();
+    }
+
+    /// Called by the writer when it stops.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.drained.notify_waiters();
+    }
+
+    /// Events dropped since the last call.
+    pub fn take_dropped(&self) -> u64 {
+        self.dropped.swap(0, Ordering::SeqCst)
+    }
+
+    /// Waits until at most `limit` bytes are queued (or the writer stopped):
+    /// a client that does not read its replies is not read from either.
+    pub async fn room(&self, limit: usize) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.bytes() <= limit || self.is_closed() {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Waits until the writer has stopped.
+    pub async fn closed(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            drained.await;
+        }
+    }
 }
 
 impl Link {
+    pub fn new(out: mpsc::UnboundedSender<Out>) -> Link {
+        Link {
+            out,
+            negotiated: Arc::new(AtomicBool::new(false)),
+            queue: Arc::new(Queue::default()),
+        }
+    }
+
     pub fn negotiated(&self) -> bool {
         self.negotiated.load(Ordering::SeqCst)
+    }
+
+    /// Queues a message (replies are never dropped).
+    pub fn send(&self, message: &Value) {
+        self.send_line(Arc::new(qjson::message_line(message)));
+    }
+
+    fn send_line(&self, line: Arc<Vec<u8>>) {
+        self.queue.bytes.fetch_add(line.len(), Ordering::SeqCst);
+        if self.out.send(Out::Line(line)).is_err() {
+            self.queue.close();
+        }
+    }
+
+    /// Queues an event unless the client already has `limit` bytes waiting;
+    /// a dropped event is counted and the client told once it reads again.
+    fn offer_event(&self, line: &Arc<Vec<u8>>, limit: usize) {
+        if self.queue.bytes() > limit {
+            self.queue.dropped.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.send_line(line.clone());
+        }
     }
 }
 
@@ -62,6 +167,30 @@ pub struct Shared {
     noted: Mutex<std::collections::BTreeSet<String>>,
     pub policy: Policy,
     pub native_hmp: bool,
+    pub limits: Limits,
+    pub access: Access,
+    pub audit: Option<Audit>,
+    /// Numbers clients in the audit log.
+    pub serial: AtomicU64,
+}
+
+/// The policy's last check, at the upstream socket: whatever computed a
+/// request (a client, a translation, a follow-up), a refused one is not sent.
+fn gate(policy: &Policy, client: &Client) -> Gate {
+    let policy = policy.clone();
+    let facts = QemuFacts {
+        version: client.greeting().version.clone(),
+        commands: None,
+    };
+    Arc::new(move |request| {
+        policy.gate(request, |line| match judge_line(&policy, &facts, line) {
+            LineVerdict::Allowed => Ok(()),
+            LineVerdict::Refused(why) => Err(why),
+            LineVerdict::Answer(_) => {
+                Err("qhmp proxy: a line qhmp cannot parse is not passed on under a policy".into())
+            }
+        })
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -69,7 +198,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(policy: Policy, native_hmp: bool) -> Arc<Shared> {
+    pub fn new(options: &ProxyOptions, audit: Option<Audit>) -> Arc<Shared> {
         Arc::new(Shared {
             upstream: RwLock::new(None),
             generation: AtomicU64::new(0),
@@ -80,8 +209,12 @@ impl Shared {
             format_defaults: Mutex::new(FormatDefaults::default()),
             noted: Mutex::new(std::collections::BTreeSet::new()),
             fanout: Mutex::new(None),
-            policy,
-            native_hmp,
+            policy: options.policy.clone(),
+            native_hmp: options.native_hmp,
+            limits: options.limits.clone(),
+            access: options.access.clone(),
+            audit,
+            serial: AtomicU64::new(0),
         })
     }
 
@@ -104,6 +237,9 @@ impl Shared {
     /// returned task ends when the upstream connection does.
     pub fn install_upstream(self: &Arc<Self>, client: Client) -> tokio::task::JoinHandle<()> {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if !self.policy.is_open() {
+            client.set_gate(gate(&self.policy, &client));
+        }
         *lock(&self.greeting) = client.greeting().raw.clone();
         *lock(&self.events) = Some(client.events());
         *self
@@ -186,22 +322,23 @@ impl Shared {
     pub fn note_once(&self, note: String) {
         let mut noted = lock(&self.noted);
         if !noted.contains(&note) {
-            eprintln!("qhmp proxy: {note}");
+            eprintln!("qhmp proxy: {}", super::audit::escape_controls(&note));
             noted.insert(note);
         }
     }
 
     /// Registers a new client; events reach it once it has negotiated.
-    pub fn register(&self, out: mpsc::UnboundedSender<Out>) -> Link {
-        let link = Link {
-            out,
-            negotiated: Arc::new(AtomicBool::new(false)),
-        };
+    pub fn register(&self, link: &Link) {
         lock(&self.sessions).push(link.clone());
-        link
+    }
+
+    /// How many clients are connected.
+    pub fn clients(&self) -> usize {
+        lock(&self.sessions).len()
     }
 
     pub fn unregister(&self, link: &Link) {
+        link.queue.close();
         lock(&self.sessions).retain(|l| !l.out.same_channel(&link.out));
     }
 
@@ -210,7 +347,7 @@ impl Shared {
     pub fn complete_negotiation(&self, link: &Link, reply: Value) {
         let _sessions = lock(&self.sessions);
         link.negotiated.store(true, Ordering::SeqCst);
-        let _ = link.out.send(Out::Message(reply));
+        link.send(&reply);
     }
 
     /// Sends a reply after the events QEMU sent before it.
@@ -221,15 +358,18 @@ impl Shared {
                 self.broadcast(&event.raw);
             }
         }
-        let _ = link.out.send(Out::Message(reply));
+        link.send(&reply);
     }
 
     /// Sends an event to every negotiated client, forgetting departed ones.
+    /// It is laid out once; a client whose queue is full misses it (and is
+    /// told), so a stalled client costs neither memory nor anyone's time.
     fn broadcast(&self, event: &Value) {
         let mut sessions = lock(&self.sessions);
         sessions.retain(|l| !l.out.is_closed());
+        let line = Arc::new(qjson::message_line(event));
         for link in sessions.iter().filter(|l| l.negotiated()) {
-            let _ = link.out.send(Out::Message(event.clone()));
+            link.offer_event(&line, self.limits.queue_bytes);
         }
     }
 
@@ -241,7 +381,7 @@ impl Shared {
             .iter()
             .map(|link| {
                 let (tx, rx) = oneshot::channel();
-                let _ = link.out.send(Out::Message(message.clone()));
+                link.send(&message);
                 let _ = link.out.send(Out::Flush(tx));
                 rx
             })

@@ -30,6 +30,9 @@ pub struct ClientConfig {
     pub enable_oob: bool,
     /// Events kept while nobody holds an event stream (oldest dropped first).
     pub event_backlog: usize,
+    /// Bytes of events kept while nobody holds an event stream (oldest
+    /// dropped first): a server sending huge events cannot grow the client.
+    pub event_backlog_bytes: usize,
 }
 
 impl Default for ClientConfig {
@@ -41,6 +44,7 @@ impl Default for ClientConfig {
             max_line: DEFAULT_MAX_LINE,
             enable_oob: true,
             event_backlog: 8192,
+            event_backlog_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -67,7 +71,13 @@ struct Inner {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Held for a run of dependent requests (see [`Client::take_turn`]).
     turn: tokio::sync::Mutex<()>,
+    /// The last check before a request is written (see [`Client::set_gate`]).
+    gate: std::sync::RwLock<Option<Gate>>,
 }
+
+/// Judges each request just before it is written to the socket: `Err(why)`
+/// keeps it off the wire and answers it with a `GenericError` reply.
+pub type Gate = Arc<dyn Fn(&Map<String, Value>) -> Result<(), String> + Send + Sync>;
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -149,7 +159,10 @@ impl Client {
         })??;
         let greeting = Greeting::parse(&first).map_err(ClientError::BadGreeting)?;
 
-        let shared = Arc::new(Shared::new(config.event_backlog));
+        let shared = Arc::new(Shared::new(
+            config.event_backlog,
+            config.event_backlog_bytes,
+        ));
         let (outgoing, queue) = mpsc::unbounded_channel();
         let tasks = vec![
             tokio::spawn(connection::read_loop(
@@ -171,6 +184,7 @@ impl Client {
                 config,
                 tasks: Mutex::new(tasks),
                 turn: tokio::sync::Mutex::new(()),
+                gate: std::sync::RwLock::new(None),
             }),
         };
         client.negotiate().await?;
@@ -207,6 +221,17 @@ impl Client {
     /// result all along. Plain requests never wait for the turn.
     pub async fn take_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.inner.turn.lock().await
+    }
+
+    /// Puts a check in front of the socket, for every clone of this
+    /// connection: a request it refuses is answered locally with a
+    /// `GenericError` reply and never sent (a proxy's policy uses it).
+    pub fn set_gate(&self, gate: Gate) {
+        *self
+            .inner
+            .gate
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(gate);
     }
 
     /// True when out-of-band execution was negotiated.
@@ -326,6 +351,19 @@ impl Client {
     ) -> Result<Map<String, Value>, ClientError> {
         let inner = &*self.inner;
         let label = request_label(&request);
+        let gate = inner
+            .gate
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(Err(why)) = gate.map(|gate| gate(&request)) {
+            let mut reply = Map::new();
+            reply.insert(
+                "error".into(),
+                json!({"class": "GenericError", "desc": why}),
+            );
+            return Ok(reply);
+        }
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
         request.insert("id".to_string(), Value::from(id));
         let mut line = serde_json::to_vec(&request)

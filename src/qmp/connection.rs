@@ -3,7 +3,7 @@
 //! whole request lines, so a caller cancelled mid-request never leaves half a
 //! line on the wire).
 
-use super::decoder::LineDecoder;
+use super::decoder::{DecodeError, LineDecoder};
 use super::error::ClientError;
 use super::message::{Event, Incoming};
 use bytes::BytesMut;
@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// How many events to keep while nobody subscribes.
     event_backlog: usize,
+    /// How many bytes of events to keep while nobody subscribes.
+    event_backlog_bytes: usize,
 }
 
 struct State {
@@ -38,10 +40,14 @@ struct State {
     backlog: VecDeque<Event>,
     /// Events dropped from a full backlog.
     backlog_dropped: u64,
+    /// Bytes (as QEMU sent them, roughly) of the events in the backlog.
+    backlog_bytes: usize,
+    /// The request already failed for the oversized message being skipped.
+    oversized_owner: Option<u64>,
 }
 
 impl Shared {
-    pub(crate) fn new(event_backlog: usize) -> Shared {
+    pub(crate) fn new(event_backlog: usize, event_backlog_bytes: usize) -> Shared {
         Shared {
             state: Mutex::new(State {
                 pending: HashMap::new(),
@@ -49,8 +55,11 @@ impl Shared {
                 subscribers: Vec::new(),
                 backlog: VecDeque::new(),
                 backlog_dropped: 0,
+                backlog_bytes: 0,
+                oversized_owner: None,
             }),
             event_backlog,
+            event_backlog_bytes,
         }
     }
 
@@ -108,6 +117,7 @@ impl Shared {
         for event in state.backlog.drain(..) {
             let _ = tx.send(event);
         }
+        state.backlog_bytes = 0;
         if state.fatal.is_none() {
             state.subscribers.push(tx);
         }
@@ -123,14 +133,21 @@ impl Shared {
         let mut state = self.lock();
         state.subscribers.retain(|tx| !tx.is_closed());
         if state.subscribers.is_empty() {
-            if self.event_backlog == 0 {
+            let size = event_size(&event);
+            if self.event_backlog == 0 || size > self.event_backlog_bytes {
                 state.backlog_dropped += 1;
                 return;
             }
-            if state.backlog.len() >= self.event_backlog {
-                state.backlog.pop_front();
+            while state.backlog.len() >= self.event_backlog
+                || state.backlog_bytes + size > self.event_backlog_bytes
+            {
+                let Some(old) = state.backlog.pop_front() else {
+                    break;
+                };
+                state.backlog_bytes = state.backlog_bytes.saturating_sub(event_size(&old));
                 state.backlog_dropped += 1;
             }
+            state.backlog_bytes += size;
             state.backlog.push_back(event);
             return;
         }
@@ -171,6 +188,36 @@ impl Shared {
         Ok(())
     }
 
+    /// A message passed the size cap: when it is a reply and one request
+    /// waits, that request fails now; the connection goes on.
+    fn oversized_started(&self, error: DecodeError) {
+        let mut state = self.lock();
+        let DecodeError::TooLong { excerpt, .. } = &error else {
+            return;
+        };
+        let event = excerpt.contains("timestamp") || excerpt.contains("\\\"event\\\"");
+        if event || state.pending.len() != 1 {
+            return;
+        }
+        let only = state.pending.keys().next().copied();
+        if let Some(tx) = only.and_then(|id| state.pending.remove(&id)) {
+            state.oversized_owner = only;
+            let _ = tx.send(Err(ClientError::Decode(error)));
+        }
+    }
+
+    /// The oversized message has ended with `id`: that request fails (if it
+    /// has not yet); every other request goes on.
+    fn oversized_ended(&self, id: Option<u64>, error: DecodeError) {
+        let mut state = self.lock();
+        let owner = state.oversized_owner.take();
+        if let Some(id) = id.filter(|id| Some(*id) != owner) {
+            if let Some(tx) = state.pending.remove(&id) {
+                let _ = tx.send(Err(ClientError::Decode(error)));
+            }
+        }
+    }
+
     fn dispatch(&self, message: Value) -> Result<(), ClientError> {
         match Incoming::classify(message).map_err(ClientError::Protocol)? {
             Incoming::Event(event) => {
@@ -180,6 +227,11 @@ impl Shared {
             Incoming::Reply { id, body } => self.deliver_reply(id, body),
         }
     }
+}
+
+/// An event's size as QEMU sent it, near enough for a memory bound.
+fn event_size(event: &Event) -> usize {
+    serde_json::to_vec(&event.raw).map_or(0, |v| v.len())
 }
 
 /// Decodes and routes messages until the stream ends or breaks, then fails
@@ -209,10 +261,19 @@ fn drain_messages(
     buf: &mut BytesMut,
     shared: &Shared,
 ) -> Result<(), ClientError> {
-    while let Some(message) = decoder.decode(buf)? {
-        shared.dispatch(message)?;
+    loop {
+        match decoder.decode(buf) {
+            Ok(Some(message)) => shared.dispatch(message)?,
+            Ok(None) => return Ok(()),
+            Err(e @ DecodeError::TooLong { .. }) => shared.oversized_started(e),
+            Err(DecodeError::Skipped {
+                max_line,
+                excerpt,
+                id,
+            }) => shared.oversized_ended(id, DecodeError::TooLong { max_line, excerpt }),
+            Err(other) => return Err(other.into()),
+        }
     }
-    Ok(())
 }
 
 /// The error for a stream that ended, naming a message it cut short.

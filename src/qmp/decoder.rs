@@ -29,9 +29,19 @@ pub enum DecodeError {
     /// Bytes between messages that cannot start one (QMP messages are objects).
     #[error("unexpected data where a JSON object should start: {excerpt}")]
     NotAnObject { excerpt: String },
-    /// A message grew past the cap without ending.
+    /// A message grew past the cap. The decoder then skips the rest of it
+    /// without buffering and stays in step with the stream.
     #[error("message longer than {max_line} bytes (the max_line cap); it starts {excerpt}")]
     TooLong { max_line: usize, excerpt: String },
+    /// The end of a message reported as [`DecodeError::TooLong`] has been
+    /// skipped; `id` is the numeric `id` it ended with, if any (QEMU puts a
+    /// reply's id last), so that only that request need fail.
+    #[error("message longer than {max_line} bytes (the max_line cap); it starts {excerpt}")]
+    Skipped {
+        max_line: usize,
+        excerpt: String,
+        id: Option<u64>,
+    },
     /// The stream ended in the middle of a message.
     #[error("stream ended in the middle of a message starting {excerpt}")]
     Truncated { excerpt: String },
@@ -51,7 +61,12 @@ pub struct LineDecoder {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// Skipping an oversized message: how it started, its last bytes seen.
+    skipping: Option<(String, Vec<u8>)>,
 }
+
+/// Bytes of an oversized message's end kept to find its id.
+const TAIL_LEN: usize = 64;
 
 impl Default for LineDecoder {
     fn default() -> Self {
@@ -68,6 +83,7 @@ impl LineDecoder {
             depth: 0,
             in_string: false,
             escaped: false,
+            skipping: None,
         }
     }
 
@@ -82,6 +98,9 @@ impl LineDecoder {
     /// stay in `buf`, already scanned). Whitespace between messages, including
     /// `\r\n` line ends, is skipped.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        if self.skipping.is_some() {
+            return self.skip(buf);
+        }
         if self.scanned == 0 {
             let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
             buf.advance(blank);
@@ -102,22 +121,60 @@ impl LineDecoder {
                         reason: e.to_string(),
                     })
             }
-            Some(_) => Err(self.reject_too_long(buf)),
+            // Complete but over the cap: skipped whole, its id reported.
+            Some(end) => {
+                let tail = buf
+                    .get(end.saturating_sub(TAIL_LEN)..end)
+                    .unwrap_or_default();
+                let err = DecodeError::Skipped {
+                    max_line: self.max_line,
+                    excerpt: excerpt(buf),
+                    id: trailing_id(tail),
+                };
+                buf.advance(end);
+                self.reset();
+                Err(err)
+            }
             None if self.scanned > self.max_line => Err(self.reject_too_long(buf)),
             None => Ok(None),
         }
     }
 
-    /// Drops everything buffered: the rest of the oversized message has not
-    /// even arrived yet, and the stream cannot be resynchronised anyway.
+    /// Reports a message over the cap and starts skipping it: what was
+    /// buffered of it is dropped, the rest is scanned and dropped as it
+    /// arrives, so memory stays bounded and the stream stays in step.
     fn reject_too_long(&mut self, buf: &mut BytesMut) -> DecodeError {
-        let err = DecodeError::TooLong {
+        let start = excerpt(buf);
+        self.skipping = Some((start.clone(), Vec::new()));
+        DecodeError::TooLong {
             max_line: self.max_line,
-            excerpt: excerpt(buf),
-        };
-        buf.clear();
+            excerpt: start,
+        }
+    }
+
+    /// Scans on through an oversized message, keeping only its last bytes.
+    fn skip(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        let end = self.scan_from(buf, buf.len());
+        let upto = end.unwrap_or(self.scanned);
+        let (start, mut tail) = self.skipping.take().unwrap_or_default();
+        tail.extend_from_slice(
+            buf.get(upto.saturating_sub(TAIL_LEN)..upto)
+                .unwrap_or_default(),
+        );
+        let cut = tail.len().saturating_sub(TAIL_LEN);
+        tail.drain(..cut);
+        buf.advance(upto);
+        self.scanned = 0;
+        if end.is_none() {
+            self.skipping = Some((start, tail));
+            return Ok(None);
+        }
         self.reset();
-        err
+        Err(DecodeError::Skipped {
+            max_line: self.max_line,
+            excerpt: start,
+            id: trailing_id(&tail),
+        })
     }
 
     /// Checks what is left once the stream has ended: anything but
@@ -140,7 +197,11 @@ impl LineDecoder {
     /// Scans on from `self.scanned`; returns the message length once the
     /// outermost object closes. Stops scanning past the cap.
     fn scan(&mut self, buf: &[u8]) -> Option<usize> {
-        let limit = buf.len().min(self.max_line.saturating_add(1));
+        self.scan_from(buf, self.max_line.saturating_add(1))
+    }
+
+    fn scan_from(&mut self, buf: &[u8], cap: usize) -> Option<usize> {
+        let limit = buf.len().min(cap);
         while self.scanned < limit {
             let byte = buf.get(self.scanned).copied()?;
             self.scanned += 1;
@@ -184,11 +245,21 @@ impl LineDecoder {
     }
 
     fn reset(&mut self) {
+        self.skipping = None;
         self.scanned = 0;
         self.depth = 0;
         self.in_string = false;
         self.escaped = false;
     }
+}
+
+/// The id a message ends with: `…, "id": 42}`.
+fn trailing_id(tail: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(tail).ok()?;
+    let body = text.trim_end().strip_suffix('}')?;
+    let at = body.rfind("\"id\"")?;
+    let value = body.get(at + 4..)?.trim_start().strip_prefix(':')?.trim();
+    value.parse().ok()
 }
 
 /// A short, printable, quoted rendering of the start of `bytes`.
@@ -290,7 +361,19 @@ mod tests {
             d.decode(&mut buf),
             Err(DecodeError::TooLong { max_line: 100, .. })
         ));
+        // The rest is skipped as it comes, without being kept.
+        assert_eq!(d.decode(&mut buf), Ok(None));
         assert!(buf.is_empty());
+        buf.extend_from_slice(&[b'x'; 500]);
+        assert_eq!(d.decode(&mut buf), Ok(None));
+        assert!(buf.is_empty());
+        buf.extend_from_slice(b"\", \"id\": 7}\r\n{\"return\": {}, \"id\": 8}\r\n");
+        assert!(matches!(
+            d.decode(&mut buf),
+            Err(DecodeError::Skipped { id: Some(7), .. })
+        ));
+        // In step again.
+        assert_eq!(d.decode(&mut buf), Ok(Some(json!({"return": {}, "id": 8}))));
     }
 
     #[test]
@@ -303,8 +386,9 @@ mod tests {
         let mut buf = BytesMut::from(&msg[..]);
         assert!(matches!(
             d.decode(&mut buf),
-            Err(DecodeError::TooLong { .. })
+            Err(DecodeError::Skipped { id: None, .. })
         ));
+        assert!(buf.is_empty());
     }
 
     #[test]

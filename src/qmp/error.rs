@@ -96,6 +96,8 @@ impl ClientError {
             ClientError::Timeout { .. }
                 | ClientError::OobUnavailable
                 | ClientError::InvalidRequest(_)
+                // An oversized reply fails its request; the stream goes on.
+                | ClientError::Decode(DecodeError::TooLong { .. })
         )
     }
 }

@@ -16,7 +16,7 @@ mod error;
 pub mod message;
 pub mod target;
 
-pub use client::{Client, ClientConfig};
+pub use client::{Client, ClientConfig, Gate};
 pub use decoder::{DecodeError, LineDecoder, DEFAULT_MAX_LINE};
 pub use error::ClientError;
 pub use message::{Event, Greeting, QmpErrorReply, Reply};
