@@ -76,7 +76,7 @@ use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
 use crate::qmp::{Client, ClientConfig, Target};
 use crate::render::{self, RenderContext, Reply};
 use crate::translate::typing::{self, Schema, Typing};
-use crate::translate::{self, Plan, QemuFacts, TranslateError};
+use crate::translate::{self, exact, Plan, QemuFacts, TranslateError};
 use crate::version::QemuVersion;
 use serde_json::Value;
 
@@ -262,7 +262,7 @@ impl Monitor {
             Err(e) => return Err(MonitorError::Translate(e)),
         };
         let requests = plan.wire_requests();
-        let mut response = self.run(&parsed, plan).await?;
+        let mut response = self.run(&parsed, plan, line).await?;
         if response.requests.is_empty() {
             response.requests = requests;
         }
@@ -273,6 +273,7 @@ impl Monitor {
         &mut self,
         parsed: &ParsedCommand<'_>,
         plan: Plan,
+        line: &str,
     ) -> Result<Response, MonitorError> {
         match plan {
             Plan::Local if parsed.entry.primary_name() == "cpu" => {
@@ -288,7 +289,11 @@ impl Monitor {
                 let mut sent = Vec::with_capacity(requests.len());
                 for mut request in requests {
                     if let Some(typing) = request.typing.take() {
-                        self.apply_typing(&typing, &mut request.arguments).await?;
+                        let exact = self.apply_typing(&typing, &mut request.arguments).await?;
+                        if !exact && parsed.entry.hmp_errors {
+                            // HMP would read a value in its own way: QEMU's HMP decides.
+                            return self.run_hmp(line.trim_start()).await;
+                        }
                     }
                     sent.push(request.to_json());
                     let reply = self
@@ -296,6 +301,16 @@ impl Monitor {
                         .execute(&request.execute, request.arguments)
                         .await
                         .map_err(MonitorError::Transport)?;
+                    if reply.is_err() && parsed.entry.hmp_errors && sent.len() == 1 {
+                        // The refused request changed nothing; QEMU's HMP says
+                        // why in its own words (or, where it reads the line
+                        // more leniently, carries it out as QEMU would).
+                        let mut response = self.run_hmp(line.trim_start()).await?;
+                        let hmp = translate::hmp_request(line.trim_start(), self.current_cpu);
+                        sent.push(hmp.to_json());
+                        response.requests = sent;
+                        return Ok(response);
+                    }
                     replies.push(reply);
                 }
                 let mut response = self.rendered(parsed.entry, replies, &parsed.args)?;
@@ -316,16 +331,19 @@ impl Monitor {
     }
 
     /// Types option-string values with the live QEMU's own type information.
+    /// Returns false when some value could not be typed exactly as QEMU's HMP
+    /// would (see [`translate::exact`]); the arguments then hold the lenient
+    /// typing, which only entries without `errors: hmp` send.
     async fn apply_typing(
         &mut self,
         typing: &Typing,
         arguments: &mut Option<Value>,
-    ) -> Result<(), MonitorError> {
+    ) -> Result<bool, MonitorError> {
         let Some(Value::Object(args)) = arguments.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
-        match typing {
-            Typing::DeviceProperties { driver } => {
+        let kinds = match typing {
+            Typing::DeviceProperties { driver, .. } => {
                 let reply = self
                     .client
                     .execute(
@@ -334,19 +352,44 @@ impl Monitor {
                     )
                     .await
                     .map_err(MonitorError::Transport)?;
-                // An unknown driver: send as is and let QEMU say so in its words.
-                if let Ok(props) = reply {
-                    let kinds = typing::device_property_kinds(&props);
-                    typing::apply(args, |k| kinds.get(k).copied());
+                match reply {
+                    Ok(props) => typing::device_property_kinds(&props),
+                    // An unknown driver: QEMU says so in its own words.
+                    Err(_) => return Ok(false),
                 }
             }
-            Typing::Schema { command } => {
+            Typing::Schema { command, .. } => {
                 let schema = self.schema().await?;
-                let kinds = schema.argument_kinds(command, args);
+                schema.argument_kinds(command, args)
+            }
+            Typing::MigrationParameter { name, text } => {
+                let schema = self.schema().await?;
+                let kinds = schema.argument_kinds("migrate-set-parameters", &Default::default());
+                return Ok(
+                    match exact::migration_parameter(name, kinds.get(name).copied(), text) {
+                        Ok(typed) => {
+                            *args = typed;
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                );
+            }
+        };
+        let options = match typing {
+            Typing::DeviceProperties { options, .. } | Typing::Schema { options, .. } => options,
+            Typing::MigrationParameter { .. } => return Ok(false),
+        };
+        match exact::type_options(options, |k| kinds.get(k).copied()) {
+            Ok(typed) => {
+                *args = typed;
+                Ok(true)
+            }
+            Err(_) => {
                 typing::apply(args, |k| kinds.get(k).copied());
+                Ok(false)
             }
         }
-        Ok(())
     }
 
     /// `query-qmp-schema`, fetched once per session and cached on disk per

@@ -107,6 +107,7 @@ fn parse_one(
             for (k, v) in options.entries {
                 out.args.insert(k, ArgValue::Str(v));
             }
+            out.args.set_option_items(options.all);
             out.warnings.extend(options.warnings);
         }
         ArgKind::Format => {

@@ -14,7 +14,7 @@ mod options;
 
 pub use machine::{announce_args, memsave_args, nbd_start_args, throttle_args};
 
-use input::{mouse_button, mouse_move, sendkey};
+use input::sendkey;
 use machine::{calc_dirty_rate, dump_guest_memory, nbd_server_start};
 use media::{change, password};
 use migration::{migrate, migrate_set_parameter};
@@ -40,8 +40,6 @@ pub const ROUTINES: &[&str] = &[
     "memsave",
     "migrate",
     "migrate_set_parameter",
-    "mouse_button",
-    "mouse_move",
     "nbd_server_start",
     "netdev_add",
     "object_add",
@@ -108,19 +106,17 @@ pub fn translate(
         "dump_guest_memory" => dump_guest_memory(args),
         "change" => change(args, facts),
         "sendkey" => sendkey(args),
-        "mouse_move" => Ok(mouse_move(args)),
-        "mouse_button" => Ok(mouse_button(args)),
         "device_add" => {
             Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough))
         }
         "netdev_add" => Ok(option_command(args, "netdev_add", "type").unwrap_or_else(passthrough)),
-        "object_add" => object_add(entry, args),
-        "qom_set" => qom_set(entry, args, passthrough),
-        "migrate" => Ok(migrate(args)),
-        "migrate_set_parameter" => migrate_set_parameter(entry, args),
+        "object_add" => Ok(object_add(args, passthrough)),
+        "qom_set" => qom_set(args, passthrough),
+        "migrate" => Ok(migrate(args, passthrough)),
+        "migrate_set_parameter" => Ok(migrate_set_parameter(args)),
         "nbd_server_start" => nbd_server_start(entry, args, passthrough),
-        "chardev_add" => chardev(entry, args, "chardev-add", passthrough),
-        "chardev_change" => chardev(entry, args, "chardev-change", passthrough),
+        "chardev_add" => chardev(args, "chardev-add", passthrough),
+        "chardev_change" => chardev(args, "chardev-change", passthrough),
         _ => Err(TranslateError::UnknownSpecial {
             command: entry.name.clone(),
             name: name.to_string(),
