@@ -51,7 +51,7 @@ impl ArgValue {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Args {
     entries: Vec<(String, ArgValue)>,
-    /// An `O` argument's items in order, repeated keys kept.
+    /// An `O` argument's items in order (a repeated key once, last value).
     option_items: Vec<(String, String)>,
 }
 
@@ -98,12 +98,12 @@ impl Args {
         self.entries.is_empty()
     }
 
-    /// Records an `O` argument's items in order, repeats kept.
+    /// Records an `O` argument's items in order.
     pub fn set_option_items(&mut self, items: Vec<(String, String)>) {
         self.option_items = items;
     }
 
-    /// An `O` argument's items in order (`hostfwd=…,hostfwd=…` twice).
+    /// An `O` argument's items in order.
     pub fn option_items(&self) -> &[(String, String)] {
         &self.option_items
     }

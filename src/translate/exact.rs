@@ -46,7 +46,9 @@ pub fn plain_bool(text: &str) -> Option<bool> {
 /// One value of a known kind, or `None` when HMP might read it otherwise.
 pub fn exact_value(kind: Kind, text: &str) -> Option<Value> {
     match kind {
-        Kind::Integer => plain_integer(text, true).map(Value::from),
+        // Negative numbers: QEMU crashes on some (`size=-1` over QMP),
+        // and HMP reads others its own way; QEMU's HMP takes them all.
+        Kind::Integer => plain_integer(text, false).map(Value::from),
         Kind::Boolean => plain_bool(text).map(Value::Bool),
         Kind::Text => Some(Value::String(text.to_string())),
         // Floats and lists of anything but strings: HMP's parsers only.
