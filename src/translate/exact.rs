@@ -143,7 +143,7 @@ mod tests {
         ] {
             assert_eq!(plain_integer(odd, false), None, "{odd}");
         }
-        assert_eq!(plain_integer("-0", true), None);
+        assert_eq!(plain_integer("-0", true), Some(0));
     }
 
     #[test]

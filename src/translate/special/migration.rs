@@ -6,9 +6,9 @@ use crate::translate::typing::Typing;
 use crate::translate::{Plan, QmpRequest};
 use serde_json::{json, Map, Value};
 
-/// `migrate -d [-r] URI` → `migrate`. Without `-d` QEMU's HMP, which cannot
-/// block a QMP client, continues detached and says so in words of its own
-/// version; the line goes to it.
+/// `migrate -d [-r] URI` → `migrate`. Without `-d`, QEMU's HMP (which cannot
+/// block a QMP client) continues detached and says so in the words of its
+/// own version: such a line goes to it.
 pub(super) fn migrate(args: &Args, passthrough: impl Fn() -> Plan) -> Plan {
     if !args.flag("detach") {
         return passthrough();

@@ -14,7 +14,7 @@ mod options;
 
 pub use machine::{announce_args, memsave_args, nbd_start_args, throttle_args};
 
-use input::sendkey;
+use input::{mouse_button, mouse_move, sendkey};
 use machine::{calc_dirty_rate, dump_guest_memory, nbd_server_start};
 use media::{change, password};
 use migration::{migrate, migrate_set_parameter};
@@ -40,6 +40,8 @@ pub const ROUTINES: &[&str] = &[
     "memsave",
     "migrate",
     "migrate_set_parameter",
+    "mouse_button",
+    "mouse_move",
     "nbd_server_start",
     "netdev_add",
     "object_add",
@@ -106,6 +108,8 @@ pub fn translate(
         "dump_guest_memory" => dump_guest_memory(args),
         "change" => change(args, facts),
         "sendkey" => sendkey(args),
+        "mouse_move" => Ok(mouse_move(args)),
+        "mouse_button" => Ok(mouse_button(args)),
         "device_add" => {
             Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough))
         }
