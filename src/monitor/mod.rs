@@ -292,7 +292,9 @@ impl Monitor {
                         let exact = self.apply_typing(&typing, &mut request.arguments).await?;
                         if !exact && parsed.entry.hmp_errors {
                             // HMP would read a value in its own way: QEMU's HMP decides.
-                            return self.run_hmp(line.trim_start()).await;
+                            if let Some(response) = self.hmp_decides(parsed, line).await? {
+                                return Ok(response);
+                            }
                         }
                     }
                     sent.push(request.to_json());
@@ -305,11 +307,12 @@ impl Monitor {
                         // The refused request changed nothing; QEMU's HMP says
                         // why in its own words (or, where it reads the line
                         // more leniently, carries it out as QEMU would).
-                        let mut response = self.run_hmp(line.trim_start()).await?;
-                        let hmp = translate::hmp_request(line.trim_start(), self.current_cpu);
-                        sent.push(hmp.to_json());
-                        response.requests = sent;
-                        return Ok(response);
+                        if let Some(mut response) = self.hmp_decides(parsed, line).await? {
+                            let hmp = translate::hmp_request(line.trim_start(), self.current_cpu);
+                            sent.push(hmp.to_json());
+                            response.requests = sent;
+                            return Ok(response);
+                        }
                     }
                     replies.push(reply);
                 }
@@ -330,6 +333,22 @@ impl Monitor {
         }
     }
 
+    /// Runs `line` through QEMU's own HMP, unless that HMP does not know the
+    /// command (a partial HMP such as the simulator's): then `None`, and the
+    /// QMP translation stands.
+    async fn hmp_decides(
+        &mut self,
+        parsed: &ParsedCommand<'_>,
+        line: &str,
+    ) -> Result<Option<Response>, MonitorError> {
+        if !self.facts.offers("human-monitor-command") {
+            return Ok(None);
+        }
+        let response = self.run_hmp(line.trim_start()).await?;
+        let unknown = format!("unknown command: '{}", parsed.entry.primary_name());
+        Ok((!response.text.starts_with(&unknown)).then_some(response))
+    }
+
     /// Types option-string values with the live QEMU's own type information.
     /// Returns false when some value could not be typed exactly as QEMU's HMP
     /// would (see [`translate::exact`]); the arguments then hold the lenient
@@ -343,6 +362,7 @@ impl Monitor {
             return Ok(true);
         };
         let kinds = match typing {
+            Typing::OwnHmp => return Ok(false),
             Typing::DeviceProperties { driver, .. } => {
                 let reply = self
                     .client
@@ -378,7 +398,7 @@ impl Monitor {
         };
         let options = match typing {
             Typing::DeviceProperties { options, .. } | Typing::Schema { options, .. } => options,
-            Typing::MigrationParameter { .. } => return Ok(false),
+            Typing::MigrationParameter { .. } | Typing::OwnHmp => return Ok(false),
         };
         match exact::type_options(options, |k| kinds.get(k).copied()) {
             Ok(typed) => {

@@ -26,6 +26,9 @@ pub enum Typing {
     /// One `migrate_set_parameter NAME TEXT`, typed by the parameter's
     /// member of `migrate-set-parameters` in `query-qmp-schema`.
     MigrationParameter { name: String, text: String },
+    /// Nothing to type: QEMU's own HMP prints something of its own for this
+    /// line (a side line), so it runs the line when it knows the command.
+    OwnHmp,
 }
 
 /// The JSON kind a value must have.

@@ -1,18 +1,15 @@
 //! `migrate` and `migrate_set_parameter`.
 
-use super::single;
 use crate::parse::Args;
-use crate::translate::typing::Typing;
+use crate::translate::exact;
+use crate::translate::typing::{Kind, Typing};
 use crate::translate::{Plan, QmpRequest};
 use serde_json::{json, Map, Value};
 
-/// `migrate -d [-r] URI` → `migrate`. Without `-d`, QEMU's HMP (which cannot
-/// block a QMP client) continues detached and says so in the words of its
-/// own version: such a line goes to it.
-pub(super) fn migrate(args: &Args, passthrough: impl Fn() -> Plan) -> Plan {
-    if !args.flag("detach") {
-        return passthrough();
-    }
+/// `migrate [-d] [-r] URI` → `migrate`. Without `-d`, QEMU's HMP (which
+/// cannot block a QMP client) continues detached and says so in the words of
+/// its own version, so such a line is left to it (see [`Typing::OwnHmp`]).
+pub(super) fn migrate(args: &Args) -> Plan {
     let mut arguments = Map::new();
     arguments.insert("uri".into(), json!(args.str("uri")));
     for member in ["blk", "inc"] {
@@ -21,7 +18,12 @@ pub(super) fn migrate(args: &Args, passthrough: impl Fn() -> Plan) -> Plan {
         }
     }
     arguments.insert("resume".into(), json!(args.flag("resume")));
-    single("migrate", Value::Object(arguments))
+    let request = QmpRequest::new("migrate", Some(Value::Object(arguments)));
+    Plan::Qmp(vec![if args.flag("detach") {
+        request
+    } else {
+        request.with_typing(Typing::OwnHmp)
+    }])
 }
 
 /// `migrate_set_parameter NAME VALUE` → `migrate-set-parameters {NAME: VALUE}`.
@@ -31,8 +33,20 @@ pub(super) fn migrate(args: &Args, passthrough: impl Fn() -> Plan) -> Plan {
 pub(super) fn migrate_set_parameter(args: &Args) -> Plan {
     let name = args.str("parameter").unwrap_or_default();
     let text = args.str("value").unwrap_or_default();
-    let mut arguments = Map::new();
-    arguments.insert(name.to_string(), json!(text));
+    // Without a live QEMU (`--dry-run`) the value's look stands in for the
+    // parameter's type.
+    let guess = if exact::plain_integer(text, false).is_some() {
+        Kind::Integer
+    } else if exact::plain_bool(text).is_some() {
+        Kind::Boolean
+    } else {
+        Kind::Text
+    };
+    let arguments = exact::migration_parameter(name, Some(guess), text).unwrap_or_else(|_| {
+        let mut raw = Map::new();
+        raw.insert(name.to_string(), json!(text));
+        raw
+    });
     Plan::Qmp(vec![QmpRequest::new(
         "migrate-set-parameters",
         Some(Value::Object(arguments)),

@@ -116,7 +116,7 @@ pub fn translate(
         "netdev_add" => Ok(option_command(args, "netdev_add", "type").unwrap_or_else(passthrough)),
         "object_add" => Ok(object_add(args, passthrough)),
         "qom_set" => qom_set(args, passthrough),
-        "migrate" => Ok(migrate(args, passthrough)),
+        "migrate" => Ok(migrate(args)),
         "migrate_set_parameter" => Ok(migrate_set_parameter(args)),
         "nbd_server_start" => nbd_server_start(entry, args, passthrough),
         "chardev_add" => chardev(args, "chardev-add", passthrough),
