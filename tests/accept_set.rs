@@ -249,7 +249,7 @@ fn one_case(
         0 => {
             let line = format!("migrate_set_parameter {param} {value}");
             let baseline = fx.qmp("query-migrate-parameters", json!({}));
-            let ours = run_line_on(fx, &line).map_err(|e| failure(e))?;
+            let ours = run_line_on(fx, &line).map_err(&failure)?;
             let after_ours = fx.qmp("query-migrate-parameters", json!({}));
             if let Some(old) = baseline.get(param) {
                 fx.qmp("migrate-set-parameters", json!({ param: old }));
@@ -272,7 +272,7 @@ fn one_case(
             }
             let line = |id: &str| format!("object_add memory-backend-ram,id={id},size={value}");
             let (q, h) = (format!("pq{case}"), format!("ph{case}"));
-            let ours = run_line_on(fx, &line(&q)).map_err(|e| failure(e))?;
+            let ours = run_line_on(fx, &line(&q)).map_err(&failure)?;
             let theirs = native(fx, &line(&h));
             let size = |id: &str| {
                 fx.try_qmp(

@@ -113,7 +113,19 @@ pub fn translate(
         "device_add" => {
             Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough))
         }
-        "netdev_add" => Ok(option_command(args, "netdev_add", "type").unwrap_or_else(passthrough)),
+        // QEMU 5.2's QMP `netdev_add` takes an id that is already in use,
+        // which its HMP refuses: there (and on any release older than the
+        // oldest seen to check it, 7.2) QEMU's HMP runs the line.
+        "netdev_add" => Ok(match option_command(args, "netdev_add", "type") {
+            Some(Plan::Qmp(requests)) if !facts.version.at_least(7, 2) => Plan::Qmp(
+                requests
+                    .into_iter()
+                    .map(|r| r.with_typing(crate::translate::typing::Typing::OwnHmp))
+                    .collect(),
+            ),
+            Some(plan) => plan,
+            None => passthrough(),
+        }),
         "object_add" => Ok(object_add(args, passthrough)),
         "qom_set" => qom_set(args, passthrough),
         "migrate" => Ok(migrate(args)),
