@@ -363,6 +363,16 @@ impl Monitor {
         };
         let kinds = match typing {
             Typing::OwnHmp => return Ok(false),
+            // Nothing but driver, id and bus: no property list is needed
+            // (asking for one costs a round trip and, for a few types in
+            // some releases, QEMU's life).
+            Typing::DeviceProperties { options, .. }
+                if options
+                    .iter()
+                    .all(|(k, _)| matches!(k.as_str(), "driver" | "id" | "bus")) =>
+            {
+                typing::device_property_kinds(&Value::Null)
+            }
             Typing::DeviceProperties { driver, .. } => {
                 let reply = self
                     .client
