@@ -114,6 +114,11 @@ pub struct Entry {
     /// QEMU prints this command's errors bare, without the `Error: ` prefix
     /// (`errors: plain`; its handler reports them with `error_report`).
     pub plain_errors: bool,
+    /// QEMU's own HMP has the last word (`errors: hmp`): a value qhmp cannot
+    /// type exactly as QEMU's HMP handler would, and a request QEMU refuses
+    /// (which changed nothing), go through `human-monitor-command`, so the
+    /// accept set and the messages are the connected QEMU's.
+    pub hmp_errors: bool,
     /// Where Tab finds values for an argument (`complete: id=device-ids`):
     /// a named live source, or fixed words separated by `|`.
     pub completions: Vec<(String, String)>,
@@ -468,6 +473,7 @@ impl Builder {
         let mut render = None;
         let mut subtable = None;
         let mut plain_errors = false;
+        let mut hmp_errors = false;
         let mut completions = Vec::new();
         for f in &self.fields {
             let only_default = |what: &str| -> Result<(), GrammarError> {
@@ -531,16 +537,19 @@ impl Builder {
                 }
                 "errors" => {
                     only_default("errors")?;
-                    if f.value != "plain" {
-                        return Err(self.error(
-                            &Location {
-                                column: f.value_column,
-                                ..f.location.clone()
-                            },
-                            "expected 'plain' after 'errors:'".into(),
-                        ));
+                    match f.value.as_str() {
+                        "plain" => plain_errors = true,
+                        "hmp" => hmp_errors = true,
+                        _ => {
+                            return Err(self.error(
+                                &Location {
+                                    column: f.value_column,
+                                    ..f.location.clone()
+                                },
+                                "expected 'plain' or 'hmp' after 'errors:'".into(),
+                            ))
+                        }
                     }
-                    plain_errors = true;
                 }
                 "complete" => {
                     only_default("complete")?;
@@ -587,6 +596,7 @@ impl Builder {
             render,
             subtable,
             plain_errors,
+            hmp_errors,
             completions,
             location: self.location,
         })

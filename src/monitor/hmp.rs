@@ -108,7 +108,7 @@ impl Monitor {
             self.current_cpu = cpu_index;
         }
         let translated = matches!(plan, Plan::Qmp(_) | Plan::Walk { .. });
-        let mut outcome = self.run(&parsed, plan).await;
+        let mut outcome = self.run(&parsed, plan, line).await;
         // A query whose reply qhmp cannot render is harmless to ask again.
         if let Err(MonitorError::Render(e)) = &outcome {
             if translated && shows_only {

@@ -77,7 +77,7 @@ use crate::parse::{self, Args, FormatDefaults, ParsedCommand};
 use crate::qmp::{Client, ClientConfig, Target};
 use crate::render::{self, RenderContext, Reply};
 use crate::translate::typing::{self, Schema, Typing};
-use crate::translate::{self, Plan, QemuFacts, TranslateError};
+use crate::translate::{self, exact, Plan, QemuFacts, TranslateError};
 use crate::version::QemuVersion;
 use serde_json::Value;
 
@@ -268,7 +268,7 @@ impl Monitor {
             Err(e) => return Err(MonitorError::Translate(e)),
         };
         let requests = plan.wire_requests();
-        let mut response = self.run(&parsed, plan).await?;
+        let mut response = self.run(&parsed, plan, line).await?;
         if response.requests.is_empty() {
             response.requests = requests;
         }
@@ -279,6 +279,7 @@ impl Monitor {
         &mut self,
         parsed: &ParsedCommand<'_>,
         plan: Plan,
+        line: &str,
     ) -> Result<Response, MonitorError> {
         match plan {
             Plan::Local if parsed.entry.primary_name() == "cpu" => {
@@ -294,7 +295,13 @@ impl Monitor {
                 let mut sent = Vec::with_capacity(requests.len());
                 for mut request in requests {
                     if let Some(typing) = request.typing.take() {
-                        self.apply_typing(&typing, &mut request.arguments).await?;
+                        let exact = self.apply_typing(&typing, &mut request.arguments).await?;
+                        if !exact && parsed.entry.hmp_errors {
+                            // HMP would read a value in its own way: QEMU's HMP decides.
+                            if let Some(response) = self.hmp_decides(parsed, line).await? {
+                                return Ok(response);
+                            }
+                        }
                     }
                     sent.push(request.to_json());
                     let reply = self
@@ -302,6 +309,17 @@ impl Monitor {
                         .execute(&request.execute, request.arguments)
                         .await
                         .map_err(MonitorError::Transport)?;
+                    if reply.is_err() && parsed.entry.hmp_errors && sent.len() == 1 {
+                        // The refused request changed nothing; QEMU's HMP says
+                        // why in its own words (or, where it reads the line
+                        // more leniently, carries it out as QEMU would).
+                        if let Some(mut response) = self.hmp_decides(parsed, line).await? {
+                            let hmp = translate::hmp_request(line.trim_start(), self.current_cpu);
+                            sent.push(hmp.to_json());
+                            response.requests = sent;
+                            return Ok(response);
+                        }
+                    }
                     replies.push(reply);
                 }
                 let mut response = self.rendered(parsed.entry, replies, &parsed.args)?;
@@ -321,17 +339,47 @@ impl Monitor {
         }
     }
 
+    /// Runs `line` through QEMU's own HMP, unless that HMP does not know the
+    /// command (a partial HMP such as the simulator's): then `None`, and the
+    /// QMP translation stands.
+    async fn hmp_decides(
+        &mut self,
+        parsed: &ParsedCommand<'_>,
+        line: &str,
+    ) -> Result<Option<Response>, MonitorError> {
+        if !self.facts.offers("human-monitor-command") {
+            return Ok(None);
+        }
+        let response = self.run_hmp(line.trim_start()).await?;
+        let unknown = format!("unknown command: '{}", parsed.entry.primary_name());
+        Ok((!response.text.starts_with(&unknown)).then_some(response))
+    }
+
     /// Types option-string values with the live QEMU's own type information.
+    /// Returns false when some value could not be typed exactly as QEMU's HMP
+    /// would (see [`translate::exact`]); the arguments then hold the lenient
+    /// typing, which only entries without `errors: hmp` send.
     async fn apply_typing(
         &mut self,
         typing: &Typing,
         arguments: &mut Option<Value>,
-    ) -> Result<(), MonitorError> {
+    ) -> Result<bool, MonitorError> {
         let Some(Value::Object(args)) = arguments.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
-        match typing {
-            Typing::DeviceProperties { driver } => {
+        let kinds = match typing {
+            Typing::OwnHmp => return Ok(false),
+            // Nothing but driver, id and bus: no property list is needed
+            // (asking for one costs a round trip and, for a few types in
+            // some releases, QEMU's life).
+            Typing::DeviceProperties { options, .. }
+                if options
+                    .iter()
+                    .all(|(k, _)| matches!(k.as_str(), "driver" | "id" | "bus")) =>
+            {
+                typing::device_property_kinds(&Value::Null)
+            }
+            Typing::DeviceProperties { driver, .. } => {
                 let reply = self
                     .client
                     .execute(
@@ -340,19 +388,44 @@ impl Monitor {
                     )
                     .await
                     .map_err(MonitorError::Transport)?;
-                // An unknown driver: send as is and let QEMU say so in its words.
-                if let Ok(props) = reply {
-                    let kinds = typing::device_property_kinds(&props);
-                    typing::apply(args, |k| kinds.get(k).copied());
+                match reply {
+                    Ok(props) => typing::device_property_kinds(&props),
+                    // An unknown driver: QEMU says so in its own words.
+                    Err(_) => return Ok(false),
                 }
             }
-            Typing::Schema { command } => {
+            Typing::Schema { command, .. } => {
                 let schema = self.schema().await?;
-                let kinds = schema.argument_kinds(command, args);
+                schema.argument_kinds(command, args)
+            }
+            Typing::MigrationParameter { name, text } => {
+                let schema = self.schema().await?;
+                let kinds = schema.argument_kinds("migrate-set-parameters", &Default::default());
+                return Ok(
+                    match exact::migration_parameter(name, kinds.get(name).copied(), text) {
+                        Ok(typed) => {
+                            *args = typed;
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                );
+            }
+        };
+        let options = match typing {
+            Typing::DeviceProperties { options, .. } | Typing::Schema { options, .. } => options,
+            Typing::MigrationParameter { .. } | Typing::OwnHmp => return Ok(false),
+        };
+        match exact::type_options(options, |k| kinds.get(k).copied()) {
+            Ok(typed) => {
+                *args = typed;
+                Ok(true)
+            }
+            Err(_) => {
                 typing::apply(args, |k| kinds.get(k).copied());
+                Ok(false)
             }
         }
-        Ok(())
     }
 
     /// `query-qmp-schema`, fetched once per session and cached on disk per

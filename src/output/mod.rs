@@ -52,9 +52,12 @@ pub fn print_response(response: &Response, format: Format) {
 
 /// Prints a parse error with a caret under the offending spot.
 pub fn report_parse_error(line: &str, error: &ParseError) {
-    eprintln!("qhmp: {}", error.message);
-    if let Some(detail) = &error.detail {
-        eprintln!("qhmp: ({detail})");
+    // QEMU's monitor shows nothing of its own for a bad option string (its
+    // cause goes to QEMU's stderr): that cause is then our first line.
+    match (error.message.is_empty(), &error.detail) {
+        (true, Some(detail)) => eprintln!("qhmp: {detail}"),
+        (false, Some(detail)) => eprintln!("qhmp: {}\nqhmp: ({detail})", error.message),
+        (_, None) => eprintln!("qhmp: {error}"),
     }
     for l in error.caret(line).lines() {
         eprintln!("    {l}");

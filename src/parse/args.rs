@@ -104,6 +104,9 @@ fn parse_one(
                 read_token(cur).map_err(|t| Failure::new("", t.at).with_detail(t.detail))?;
             let options = parse_options(&token, implied)
                 .map_err(|detail| Failure::new("", start).with_detail(Some(detail)))?;
+            // QEMU collects the items in a QDict: a repeated key keeps its
+            // last value, even a list-typed one (`hostfwd`).
+            out.args.set_option_items(options.entries.clone());
             for (k, v) in options.entries {
                 out.args.insert(k, ArgValue::Str(v));
             }

@@ -25,7 +25,7 @@ pub use error::ParseError;
 pub use format::FormatDefaults;
 pub use line::{parse_line, ParsedCommand};
 pub use value::{ArgValue, Args};
-pub use words::{parse_option_string, split_words};
+pub use words::{parse_option_items, parse_option_string, split_words};
 
 #[cfg(test)]
 mod line_tests;

@@ -18,6 +18,9 @@ pub(crate) fn implied_key(list: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Options {
     pub entries: Vec<(String, String)>,
+    /// Every item in the order given, repeated keys kept (QEMU's option
+    /// visitor makes a list of a repeated list-typed key), `id` first.
+    pub all: Vec<(String, String)>,
     /// What QEMU writes to its stderr while parsing (deprecated flag forms).
     pub warnings: Vec<String>,
 }
@@ -124,7 +127,8 @@ pub(crate) fn parse_options(params: &str, implied: &str) -> Result<Options, Stri
                         Identifiers consist of letters, digits, '-', '.', '_', starting with a letter."
                 .into());
         }
-        out.entries.push(("id".into(), id));
+        out.entries.push(("id".into(), id.clone()));
+        out.all.push(("id".into(), id));
     }
     let mut implied = Some(implied);
     let mut at = 0;
@@ -135,6 +139,7 @@ pub(crate) fn parse_options(params: &str, implied: &str) -> Result<Options, Stri
         }
         at = item.next.max(at + 1);
         if item.name != "id" {
+            out.all.push((item.name.clone(), item.value.clone()));
             match out.entries.iter_mut().find(|(k, _)| *k == item.name) {
                 Some(slot) => slot.1 = item.value,
                 None => out.entries.push((item.name, item.value)),

@@ -51,6 +51,8 @@ impl ArgValue {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Args {
     entries: Vec<(String, ArgValue)>,
+    /// An `O` argument's items in order (a repeated key once, last value).
+    option_items: Vec<(String, String)>,
 }
 
 impl Args {
@@ -94,6 +96,16 @@ impl Args {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Records an `O` argument's items in order.
+    pub fn set_option_items(&mut self, items: Vec<(String, String)>) {
+        self.option_items = items;
+    }
+
+    /// An `O` argument's items in order.
+    pub fn option_items(&self) -> &[(String, String)] {
+        &self.option_items
     }
 
     /// True when some argument can only be evaluated by the VM.

@@ -31,6 +31,15 @@ pub fn parse_option_string(
     super::opts::parse_options(text, implied.unwrap_or("")).map(|o| o.entries)
 }
 
+/// Like [`parse_option_string`], but every item in order, repeated keys
+/// kept (`hostfwd=…,hostfwd=…`), `id` first.
+pub fn parse_option_items(
+    text: &str,
+    implied: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
+    super::opts::parse_options(text, implied.unwrap_or("")).map(|o| o.all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

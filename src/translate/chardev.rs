@@ -5,8 +5,26 @@
 //! TLS, reconnection, …) return `None`, and the line goes through QEMU's own
 //! HMP so its exact behaviour is kept.
 
-use super::typing::{parse_bool, parse_integer};
+use super::exact::{plain_bool, plain_integer};
 use serde_json::{json, Map, Value};
+
+/// A boolean spelled so that every QEMU release reads it the same way.
+fn parse_bool(text: &str) -> Option<bool> {
+    plain_bool(text)
+}
+
+/// A size as QEMU's option parser reads it, for the plain spellings only (a
+/// decimal without leading zeros, optionally `K`, `M` or `G`); anything else
+/// is left to QEMU's HMP.
+fn parse_integer(text: &str) -> Option<i64> {
+    let (digits, shift) = match text.as_bytes().last() {
+        Some(b'k' | b'K') => (&text[..text.len() - 1], 10),
+        Some(b'm' | b'M') => (&text[..text.len() - 1], 20),
+        Some(b'g' | b'G') => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    plain_integer(digits, false)?.checked_mul(1 << shift)
+}
 
 /// The QMP `backend` object for an option list (without `id`), or `None`.
 pub fn backend(options: &[(String, String)]) -> Option<Value> {
@@ -156,5 +174,11 @@ mod tests {
         assert_eq!(backend(&opts(&[("backend", "vc")])), None);
         assert_eq!(backend(&opts(&[("backend", "file")])), None);
         assert_eq!(backend(&opts(&[("id", "x")])), None);
+        for size in ["-1", "010", "0x10", "1.5k", "1Q", ""] {
+            let ring = opts(&[("backend", "ringbuf"), ("size", size)]);
+            assert_eq!(backend(&ring), None, "{size}");
+        }
+        let sock = opts(&[("backend", "socket"), ("path", "/s"), ("server", "y")]);
+        assert_eq!(backend(&sock), None);
     }
 }

@@ -6,6 +6,7 @@
 //! qhmp itself.
 
 mod chardev;
+pub mod exact;
 pub mod qcodes;
 pub mod special;
 pub mod template;

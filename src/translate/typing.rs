@@ -13,9 +13,22 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Typing {
     /// `device-list-properties` of this driver.
-    DeviceProperties { driver: String },
+    DeviceProperties {
+        driver: String,
+        /// The option string's entries in order, repeats kept.
+        options: Vec<(String, String)>,
+    },
     /// The argument type of this QMP command in `query-qmp-schema`.
-    Schema { command: String },
+    Schema {
+        command: String,
+        options: Vec<(String, String)>,
+    },
+    /// One `migrate_set_parameter NAME TEXT`, typed by the parameter's
+    /// member of `migrate-set-parameters` in `query-qmp-schema`.
+    MigrationParameter { name: String, text: String },
+    /// Nothing to type: QEMU's own HMP prints something of its own for this
+    /// line (a side line), so it runs the line when it knows the command.
+    OwnHmp,
 }
 
 /// The JSON kind a value must have.
@@ -25,6 +38,8 @@ pub enum Kind {
     Boolean,
     Number,
     Text,
+    /// A list of `{"str": …}` objects (`hostfwd`), from a repeatable key.
+    StringList,
 }
 
 /// Converts the string members of `args` whose kind is known.
@@ -41,7 +56,7 @@ pub fn apply(args: &mut Map<String, Value>, kind_of: impl Fn(&str) -> Option<Kin
                 .ok()
                 .and_then(Number::from_f64)
                 .map(Value::Number),
-            Some(Kind::Text) | None => None,
+            Some(Kind::Text | Kind::StringList) | None => None,
         };
         if let Some(v) = converted {
             *value = v;
@@ -49,9 +64,13 @@ pub fn apply(args: &mut Map<String, Value>, kind_of: impl Fn(&str) -> Option<Kin
     }
 }
 
-/// Kinds of a device's properties from a `device-list-properties` reply.
+/// Kinds of a device's properties from a `device-list-properties` reply,
+/// with the members `device_add` takes besides properties.
 pub fn device_property_kinds(reply: &Value) -> HashMap<String, Kind> {
-    let mut kinds = HashMap::new();
+    let mut kinds: HashMap<String, Kind> = ["driver", "id", "bus"]
+        .iter()
+        .map(|k| (k.to_string(), Kind::Text))
+        .collect();
     for prop in reply.as_array().into_iter().flatten() {
         let (Some(name), Some(ty)) = (
             prop.get("name").and_then(Value::as_str),
@@ -172,6 +191,15 @@ impl Schema {
                 _ => None,
             },
             "enum" => Some(Kind::Text),
+            // `['String']` (`hostfwd`): objects with the one member `str`.
+            "array" => {
+                let element = self.entities.get(entity.get("element-type")?.as_str()?)?;
+                let members = element.get("members")?.as_array()?;
+                let only_str = members.len() == 1
+                    && members[0].get("name").and_then(Value::as_str) == Some("str")
+                    && members[0].get("type").and_then(Value::as_str) == Some("str");
+                only_str.then_some(Kind::StringList)
+            }
             // An alternate accepts its string form unchanged when it has one.
             "alternate" => {
                 let members: Vec<Kind> = entity

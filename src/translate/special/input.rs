@@ -56,6 +56,9 @@ pub(super) fn c_strtol(text: &str) -> i64 {
 }
 
 /// `mouse_move dx dy [dz]` → relative motion, then a wheel click for `dz`.
+/// QEMU's HMP injects events into a paused VM too, where `input-send-event`
+/// answers "VM not running": the grammar's `errors: hmp` hands such a line
+/// to QEMU's HMP.
 pub(super) fn mouse_move(args: &Args) -> Plan {
     let dx = c_strtol(args.str("dx_str").unwrap_or_default());
     let dy = c_strtol(args.str("dy_str").unwrap_or_default());

@@ -1,13 +1,14 @@
 //! `migrate` and `migrate_set_parameter`.
 
-use super::single;
-use crate::grammar::Entry;
 use crate::parse::Args;
-use crate::translate::{Plan, TranslateError};
+use crate::translate::exact;
+use crate::translate::typing::{Kind, Typing};
+use crate::translate::{Plan, QmpRequest};
 use serde_json::{json, Map, Value};
 
-/// `migrate [-d] [-r] URI` → `migrate`. qhmp never blocks the prompt on a
-/// migration: progress is visible with `info migrate` (as with `-d`).
+/// `migrate [-d] [-r] URI` → `migrate`. Without `-d`, QEMU's HMP (which
+/// cannot block a QMP client) continues detached and says so in the words of
+/// its own version, so such a line is left to it (see [`Typing::OwnHmp`]).
 pub(super) fn migrate(args: &Args) -> Plan {
     let mut arguments = Map::new();
     arguments.insert("uri".into(), json!(args.str("uri")));
@@ -17,41 +18,41 @@ pub(super) fn migrate(args: &Args) -> Plan {
         }
     }
     arguments.insert("resume".into(), json!(args.flag("resume")));
-    single("migrate", Value::Object(arguments))
+    let request = QmpRequest::new("migrate", Some(Value::Object(arguments)));
+    Plan::Qmp(vec![if args.flag("detach") {
+        request
+    } else {
+        request.with_typing(Typing::OwnHmp)
+    }])
 }
 
-/// `migrate_set_parameter NAME VALUE` → `migrate-set-parameters {NAME: VALUE}`
-/// with VALUE typed as HMP's handler types it: bandwidths are sizes in MiB by
-/// default, a few parameters are strings or booleans, the rest integers.
-pub(super) fn migrate_set_parameter(entry: &Entry, args: &Args) -> Result<Plan, TranslateError> {
+/// `migrate_set_parameter NAME VALUE` → `migrate-set-parameters {NAME: VALUE}`.
+/// The value is typed against the connected QEMU's schema when the request
+/// is sent (see [`crate::translate::exact::migration_parameter`]); a name or
+/// value that HMP reads in its own way goes to QEMU's HMP.
+pub(super) fn migrate_set_parameter(args: &Args) -> Plan {
     let name = args.str("parameter").unwrap_or_default();
-    let text = args.str("value").unwrap_or_default().trim_end();
-    let bad = |what: &str| TranslateError::BadArgument {
-        command: entry.primary_name().to_string(),
-        message: format!("'{text}' is not {what} for parameter '{name}'"),
+    let text = args.str("value").unwrap_or_default();
+    // Without a live QEMU (`--dry-run`) the value's look stands in for the
+    // parameter's type.
+    let guess = if exact::plain_integer(text, false).is_some() {
+        Kind::Integer
+    } else if exact::plain_bool(text).is_some() {
+        Kind::Boolean
+    } else {
+        Kind::Text
     };
-    let value = match name {
-        "tls-creds"
-        | "tls-hostname"
-        | "tls-authz"
-        | "multifd-compression"
-        | "zero-page-detection"
-        | "mode" => json!(text),
-        "cpu-throttle-tailslow" | "direct-io" | "block-incremental" | "compress-wait-thread" => {
-            json!(crate::translate::typing::parse_bool(text).ok_or_else(|| bad("on or off"))?)
-        }
-        "max-bandwidth" | "max-postcopy-bandwidth" | "avail-switchover-bandwidth" => {
-            let bytes = match text.parse::<i64>() {
-                Ok(mib) => mib.checked_mul(1 << 20).ok_or_else(|| bad("a size"))?,
-                Err(_) => {
-                    crate::translate::typing::parse_integer(text).ok_or_else(|| bad("a size"))?
-                }
-            };
-            json!(bytes)
-        }
-        _ => json!(crate::translate::typing::parse_integer(text).ok_or_else(|| bad("a number"))?),
-    };
-    let mut arguments = Map::new();
-    arguments.insert(name.to_string(), value);
-    Ok(single("migrate-set-parameters", Value::Object(arguments)))
+    let arguments = exact::migration_parameter(name, Some(guess), text).unwrap_or_else(|_| {
+        let mut raw = Map::new();
+        raw.insert(name.to_string(), json!(text));
+        raw
+    });
+    Plan::Qmp(vec![QmpRequest::new(
+        "migrate-set-parameters",
+        Some(Value::Object(arguments)),
+    )
+    .with_typing(Typing::MigrationParameter {
+        name: name.to_string(),
+        text: text.to_string(),
+    })])
 }

@@ -113,14 +113,26 @@ pub fn translate(
         "device_add" => {
             Ok(option_command(args, "device_add", "driver").unwrap_or_else(passthrough))
         }
-        "netdev_add" => Ok(option_command(args, "netdev_add", "type").unwrap_or_else(passthrough)),
-        "object_add" => object_add(entry, args),
-        "qom_set" => qom_set(entry, args, passthrough),
+        // QEMU 5.2's QMP `netdev_add` takes an id that is already in use,
+        // which its HMP refuses: there (and on any release older than the
+        // oldest seen to check it, 7.2) QEMU's HMP runs the line.
+        "netdev_add" => Ok(match option_command(args, "netdev_add", "type") {
+            Some(Plan::Qmp(requests)) if !facts.version.at_least(7, 2) => Plan::Qmp(
+                requests
+                    .into_iter()
+                    .map(|r| r.with_typing(crate::translate::typing::Typing::OwnHmp))
+                    .collect(),
+            ),
+            Some(plan) => plan,
+            None => passthrough(),
+        }),
+        "object_add" => Ok(object_add(args, passthrough)),
+        "qom_set" => qom_set(args, passthrough),
         "migrate" => Ok(migrate(args)),
-        "migrate_set_parameter" => migrate_set_parameter(entry, args),
+        "migrate_set_parameter" => Ok(migrate_set_parameter(args)),
         "nbd_server_start" => nbd_server_start(entry, args, passthrough),
-        "chardev_add" => chardev(entry, args, "chardev-add", passthrough),
-        "chardev_change" => chardev(entry, args, "chardev-change", passthrough),
+        "chardev_add" => chardev(args, "chardev-add", passthrough),
+        "chardev_change" => chardev(args, "chardev-change", passthrough),
         _ => Err(TranslateError::UnknownSpecial {
             command: entry.name.clone(),
             name: name.to_string(),
