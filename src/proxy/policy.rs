@@ -161,7 +161,13 @@ pub fn plan_actions(plan: &Plan) -> Vec<Action> {
                     Some(Typing::DeviceProperties { .. }) => {
                         actions.push(Action::qmp("device-list-properties", None))
                     }
-                    Some(Typing::Schema { .. }) | None => {}
+                    // The schema is read to type the value (a query).
+                    Some(Typing::MigrationParameter { .. }) => {
+                        actions.push(Action::qmp("query-qmp-schema", None))
+                    }
+                    // A line QEMU's own HMP runs instead is judged again, as
+                    // that line, at the upstream gate.
+                    Some(Typing::Schema { .. } | Typing::OwnHmp) | None => {}
                 }
                 actions.push(Action::qmp(&r.execute, r.arguments.as_ref()));
             }
