@@ -277,6 +277,27 @@ fn one_case(
                 )));
             }
         }
+        2 => {
+            // A user-mode backend with a boolean, or a key QEMU does not know.
+            let key = if param == "nosuch" { "nosuch" } else { "ipv4" };
+            let line = |id: &str| format!("netdev_add user,id={id},{key}={value}");
+            let (q, h) = (format!("nq{case}"), format!("nh{case}"));
+            let ours = run_line_on(fx, &line(&q)).map_err(&failure)?;
+            let theirs = native(fx, &line(&h));
+            let network = native(fx, "info network");
+            let (made_q, made_h) = (network.contains(&q), network.contains(&h));
+            for id in [&q, &h] {
+                let _ = fx.try_qmp("netdev_del", json!({ "id": id }));
+            }
+            if product_text(&ours).replace(&q, "ID") != theirs.replace(&h, "ID") || made_q != made_h
+            {
+                return Err(failure(format!(
+                    "{}\n  QEMU: {theirs:?} created {made_h}\n  qhmp: {:?} created {made_q}",
+                    line(&q),
+                    product_text(&ours)
+                )));
+            }
+        }
         _ => {
             // Sizes of a RAM backend: only small ones, the host must not swap.
             if value.contains(['E', 'Q']) || value.len() > 8 {
@@ -322,10 +343,17 @@ fn generated_lines_match(version: &str) {
         ..Config::default()
     });
     let counter = std::cell::Cell::new(0usize);
-    let strategy = (0usize..3, prop::sample::select(PARAMETERS), edge_value());
+    // Half the cases set a migration parameter, the rest create backends.
+    let strategy = (0usize..6, prop::sample::select(PARAMETERS), edge_value());
     let result = runner.run(&strategy, |(kind, param, value)| {
         counter.set(counter.get() + 1);
-        one_case(&fx, counter.get(), usize::from(kind == 2), param, &value)
+        one_case(
+            &fx,
+            counter.get(),
+            kind.saturating_sub(2).min(2),
+            param,
+            &value,
+        )
     });
     if let Err(e) = result {
         panic!("{e}");
