@@ -366,3 +366,61 @@ fn generated_edge_lines_match_qemu() {
         generated_lines_match(version);
     }
 }
+
+/// A caller that allows a line's QMP but not QEMU's own HMP (a proxy
+/// policy denying `human-monitor-command`): a value only QEMU's HMP can read
+/// is refused before anything is sent, never guessed over QMP.
+fn no_hmp_no_guess(version: &str) {
+    use qhmp::monitor::{Monitor, MonitorError};
+    use qhmp::translate::Plan;
+    let Some(fx) = Fixture::start(version) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let target = fx.spare_connect_arg().parse().expect("a target");
+    let before = fx.qmp("query-migrate-parameters", json!({}));
+    runtime.block_on(async {
+        let mut monitor = Monitor::connect(&target, Default::default())
+            .await
+            .expect("connects");
+        let no_hmp = |planned: &qhmp::monitor::LinePlan<'_>| match planned.plan {
+            Plan::Hmp { .. } => Err("no HMP here".to_string()),
+            _ => Ok(()),
+        };
+        for line in [
+            "migrate_set_parameter max-bandwidth -1",
+            "migrate_set_parameter max-bandwidth 1.5",
+            "object_add memory-backend-ram,id=pol1,size=-1",
+        ] {
+            let outcome = monitor
+                .human_monitor_command_checked(line, None, no_hmp)
+                .await;
+            assert!(
+                matches!(outcome, Err(MonitorError::Refused(_))),
+                "QEMU {version}: {line}: {outcome:?}"
+            );
+        }
+        let plain = monitor
+            .human_monitor_command_checked("migrate_set_parameter max-bandwidth 3", None, no_hmp)
+            .await
+            .expect("plain values go over QMP");
+        assert_eq!(plain.text, "", "QEMU {version}");
+    });
+    let after = fx.qmp("query-migrate-parameters", json!({}));
+    assert_eq!(after["max-bandwidth"], json!(3 << 20), "QEMU {version}");
+    let mut expected = before;
+    expected["max-bandwidth"] = json!(3 << 20);
+    assert_eq!(after, expected, "QEMU {version}");
+    let objects = fx.qmp("qom-list", json!({"path": "/objects"}));
+    assert!(!objects.to_string().contains("pol1"), "QEMU {version}");
+}
+
+#[test]
+fn values_only_hmp_reads_are_refused_when_hmp_is_not_allowed() {
+    for version in VERSIONS {
+        no_hmp_no_guess(version);
+    }
+}

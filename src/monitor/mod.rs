@@ -122,6 +122,9 @@ pub struct Monitor {
     /// The monitor's current CPU (`cpu N`); `None` means QEMU's default.
     current_cpu: Option<i64>,
     schema: Option<std::sync::Arc<Schema>>,
+    /// Whether an `errors: hmp` line may be handed to QEMU's own HMP (a
+    /// caller's check may allow a line's QMP but not its HMP form).
+    hmp_fallback: bool,
 }
 
 impl Monitor {
@@ -195,6 +198,7 @@ impl Monitor {
             defaults: FormatDefaults::default(),
             current_cpu: None,
             schema: None,
+            hmp_fallback: true,
         })
     }
 
@@ -292,8 +296,16 @@ impl Monitor {
                         let exact = self.apply_typing(&typing, &mut request.arguments).await?;
                         if !exact && parsed.entry.hmp_errors {
                             // HMP would read a value in its own way: QEMU's HMP decides.
-                            if let Some(response) = self.hmp_decides(parsed, line).await? {
-                                return Ok(response);
+                            match self.hmp_decides(parsed, line).await? {
+                                Some(response) => return Ok(response),
+                                // Never send a guess that QEMU's HMP might refuse.
+                                None if !self.hmp_fallback => {
+                                    return Err(MonitorError::Refused(format!(
+                                        "'{}' needs QEMU's own HMP to read its values, which is not allowed here",
+                                        line.trim()
+                                    )))
+                                }
+                                None => {}
                             }
                         }
                     }
@@ -341,7 +353,7 @@ impl Monitor {
         parsed: &ParsedCommand<'_>,
         line: &str,
     ) -> Result<Option<Response>, MonitorError> {
-        if !self.facts.offers("human-monitor-command") {
+        if !self.hmp_fallback || !self.facts.offers("human-monitor-command") {
             return Ok(None);
         }
         let response = self.run_hmp(line.trim_start()).await?;
