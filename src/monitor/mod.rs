@@ -293,13 +293,15 @@ impl Monitor {
                 let mut sent = Vec::with_capacity(requests.len());
                 for mut request in requests {
                     if let Some(typing) = request.typing.take() {
+                        // Only a side line is at stake for these: QMP may go on.
+                        let own_hmp = typing == Typing::OwnHmp;
                         let exact = self.apply_typing(&typing, &mut request.arguments).await?;
                         if !exact && parsed.entry.hmp_errors {
                             // HMP would read a value in its own way: QEMU's HMP decides.
                             match self.hmp_decides(parsed, line).await? {
                                 Some(response) => return Ok(response),
                                 // Never send a guess that QEMU's HMP might refuse.
-                                None if !self.hmp_fallback => {
+                                None if !self.hmp_fallback && !own_hmp => {
                                     return Err(MonitorError::Refused(format!(
                                         "'{}' needs QEMU's own HMP to read its values, which is not allowed here",
                                         line.trim()
