@@ -244,6 +244,7 @@ const PARAMETERS: &[&str] = &[
     "max-postcopy-bandwidth",
     "cpu-throttle-tailslow",
     "x-checkpoint-delay",
+    "avail-switchover-bandwidth",
     "nosuch",
 ];
 
