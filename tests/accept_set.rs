@@ -244,6 +244,7 @@ const PARAMETERS: &[&str] = &[
     "max-postcopy-bandwidth",
     "cpu-throttle-tailslow",
     "x-checkpoint-delay",
+    "avail-switchover-bandwidth",
     "nosuch",
 ];
 
@@ -274,6 +275,27 @@ fn one_case(
                     after_theirs.get(param),
                     product_text(&ours),
                     after_ours.get(param)
+                )));
+            }
+        }
+        2 => {
+            // A user-mode backend with a boolean, or a key QEMU does not know.
+            let key = if param == "nosuch" { "nosuch" } else { "ipv4" };
+            let line = |id: &str| format!("netdev_add user,id={id},{key}={value}");
+            let (q, h) = (format!("nq{case}"), format!("nh{case}"));
+            let ours = run_line_on(fx, &line(&q)).map_err(&failure)?;
+            let theirs = native(fx, &line(&h));
+            let network = native(fx, "info network");
+            let (made_q, made_h) = (network.contains(&q), network.contains(&h));
+            for id in [&q, &h] {
+                let _ = fx.try_qmp("netdev_del", json!({ "id": id }));
+            }
+            if product_text(&ours).replace(&q, "ID") != theirs.replace(&h, "ID") || made_q != made_h
+            {
+                return Err(failure(format!(
+                    "{}\n  QEMU: {theirs:?} created {made_h}\n  qhmp: {:?} created {made_q}",
+                    line(&q),
+                    product_text(&ours)
                 )));
             }
         }
@@ -322,10 +344,17 @@ fn generated_lines_match(version: &str) {
         ..Config::default()
     });
     let counter = std::cell::Cell::new(0usize);
-    let strategy = (0usize..3, prop::sample::select(PARAMETERS), edge_value());
+    // Half the cases set a migration parameter, the rest create backends.
+    let strategy = (0usize..6, prop::sample::select(PARAMETERS), edge_value());
     let result = runner.run(&strategy, |(kind, param, value)| {
         counter.set(counter.get() + 1);
-        one_case(&fx, counter.get(), usize::from(kind == 2), param, &value)
+        one_case(
+            &fx,
+            counter.get(),
+            kind.saturating_sub(2).min(2),
+            param,
+            &value,
+        )
     });
     if let Err(e) = result {
         panic!("{e}");
@@ -336,5 +365,63 @@ fn generated_lines_match(version: &str) {
 fn generated_edge_lines_match_qemu() {
     for version in VERSIONS {
         generated_lines_match(version);
+    }
+}
+
+/// A caller that allows a line's QMP but not QEMU's own HMP (a proxy
+/// policy denying `human-monitor-command`): a value only QEMU's HMP can read
+/// is refused before anything is sent, never guessed over QMP.
+fn no_hmp_no_guess(version: &str) {
+    use qhmp::monitor::{Monitor, MonitorError};
+    use qhmp::translate::Plan;
+    let Some(fx) = Fixture::start(version) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let target = fx.spare_connect_arg().parse().expect("a target");
+    let before = fx.qmp("query-migrate-parameters", json!({}));
+    runtime.block_on(async {
+        let mut monitor = Monitor::connect(&target, Default::default())
+            .await
+            .expect("connects");
+        let no_hmp = |planned: &qhmp::monitor::LinePlan<'_>| match planned.plan {
+            Plan::Hmp { .. } => Err("no HMP here".to_string()),
+            _ => Ok(()),
+        };
+        for line in [
+            "migrate_set_parameter max-bandwidth -1",
+            "migrate_set_parameter max-bandwidth 1.5",
+            "object_add memory-backend-ram,id=pol1,size=-1",
+        ] {
+            let outcome = monitor
+                .human_monitor_command_checked(line, None, no_hmp)
+                .await;
+            assert!(
+                matches!(outcome, Err(MonitorError::Refused(_))),
+                "QEMU {version}: {line}: {outcome:?}"
+            );
+        }
+        let plain = monitor
+            .human_monitor_command_checked("migrate_set_parameter max-bandwidth 3", None, no_hmp)
+            .await
+            .expect("plain values go over QMP");
+        assert_eq!(plain.text, "", "QEMU {version}");
+    });
+    let after = fx.qmp("query-migrate-parameters", json!({}));
+    assert_eq!(after["max-bandwidth"], json!(3 << 20), "QEMU {version}");
+    let mut expected = before;
+    expected["max-bandwidth"] = json!(3 << 20);
+    assert_eq!(after, expected, "QEMU {version}");
+    let objects = fx.qmp("qom-list", json!({"path": "/objects"}));
+    assert!(!objects.to_string().contains("pol1"), "QEMU {version}");
+}
+
+#[test]
+fn values_only_hmp_reads_are_refused_when_hmp_is_not_allowed() {
+    for version in VERSIONS {
+        no_hmp_no_guess(version);
     }
 }

@@ -74,7 +74,7 @@ impl Monitor {
         check: F,
     ) -> Result<HmpAnswer, MonitorError>
     where
-        F: FnOnce(&LinePlan<'_>) -> Result<(), String>,
+        F: Fn(&LinePlan<'_>) -> Result<(), String>,
     {
         let grammar = self.grammar;
         let parsed = match parse::parse_line(grammar, self.profile(), line, &mut self.defaults) {
@@ -102,13 +102,24 @@ impl Monitor {
             shows_only,
         };
         check(&judged).map_err(MonitorError::Refused)?;
+        // An `errors: hmp` line may end up in QEMU's own HMP: only when the
+        // check lets it run there too.
+        let hmp_allowed = !parsed.entry.hmp_errors
+            || check(&LinePlan {
+                line,
+                plan: native(),
+                shows_only,
+            })
+            .is_ok();
         let plan = judged.plan;
         let saved = self.current_cpu;
         if cpu_index.is_some() {
             self.current_cpu = cpu_index;
         }
         let translated = matches!(plan, Plan::Qmp(_) | Plan::Walk { .. });
+        self.hmp_fallback = hmp_allowed;
         let mut outcome = self.run(&parsed, plan, line).await;
+        self.hmp_fallback = true;
         // A query whose reply qhmp cannot render is harmless to ask again.
         if let Err(MonitorError::Render(e)) = &outcome {
             if translated && shows_only {

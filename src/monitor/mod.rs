@@ -123,6 +123,9 @@ pub struct Monitor {
     /// The monitor's current CPU (`cpu N`); `None` means QEMU's default.
     current_cpu: Option<i64>,
     schema: Option<std::sync::Arc<Schema>>,
+    /// Whether an `errors: hmp` line may be handed to QEMU's own HMP (a
+    /// caller's check may allow a line's QMP but not its HMP form).
+    hmp_fallback: bool,
 }
 
 impl Monitor {
@@ -196,6 +199,7 @@ impl Monitor {
             defaults: FormatDefaults::default(),
             current_cpu: None,
             schema: None,
+            hmp_fallback: true,
         })
     }
 
@@ -295,11 +299,21 @@ impl Monitor {
                 let mut sent = Vec::with_capacity(requests.len());
                 for mut request in requests {
                     if let Some(typing) = request.typing.take() {
+                        // Only a side line is at stake for these: QMP may go on.
+                        let own_hmp = typing == Typing::OwnHmp;
                         let exact = self.apply_typing(&typing, &mut request.arguments).await?;
                         if !exact && parsed.entry.hmp_errors {
                             // HMP would read a value in its own way: QEMU's HMP decides.
-                            if let Some(response) = self.hmp_decides(parsed, line).await? {
-                                return Ok(response);
+                            match self.hmp_decides(parsed, line).await? {
+                                Some(response) => return Ok(response),
+                                // Never send a guess that QEMU's HMP might refuse.
+                                None if !self.hmp_fallback && !own_hmp => {
+                                    return Err(MonitorError::Refused(format!(
+                                        "'{}' needs QEMU's own HMP to read its values, which is not allowed here",
+                                        line.trim()
+                                    )))
+                                }
+                                None => {}
                             }
                         }
                     }
@@ -347,7 +361,7 @@ impl Monitor {
         parsed: &ParsedCommand<'_>,
         line: &str,
     ) -> Result<Option<Response>, MonitorError> {
-        if !self.facts.offers("human-monitor-command") {
+        if !self.hmp_fallback || !self.facts.offers("human-monitor-command") {
             return Ok(None);
         }
         let response = self.run_hmp(line.trim_start()).await?;
