@@ -53,9 +53,14 @@ fn capabilities_outside_session(_: &mut State, _: &Map<String, Value>) -> CmdRes
     ))
 }
 
-fn query_commands(_: &mut State, _: &Map<String, Value>) -> CmdResult {
+/// The commands both simulated and offered by the release played.
+fn query_commands(st: &mut State, _: &Map<String, Value>) -> CmdResult {
     Ok(Value::Array(
-        all().iter().map(|c| json!({"name": c.name})).collect(),
+        all()
+            .iter()
+            .filter(|c| st.version.offers(c.name))
+            .map(|c| json!({"name": c.name}))
+            .collect(),
     ))
 }
 
@@ -100,5 +105,7 @@ pub(crate) fn dispatch(st: &mut State, cmd: &Cmd, a: &Map<String, Value>) -> Cmd
     } else {
         args::check(cmd.args, a)?;
     }
-    (cmd.run)(st, a)
+    let mut reply = (cmd.run)(st, a)?;
+    st.version.shape_reply(cmd.name, &mut reply);
+    Ok(reply)
 }
