@@ -479,13 +479,27 @@ fn plays_release(version: &str) {
     };
     let schema = schema_of(&mut q);
     let real = q.raw(r#"{"execute":"query-version"}"#);
-    drop(q);
     let profile: Profile = version.parse().expect("a known version");
     let sim = Simulator::with_options(SimOptions {
         qemu_version: profile,
         ..SimOptions::deterministic()
     });
     let mut problems: Vec<String> = Vec::new();
+    // An argument newer than the release (screendump's `format` is 7.1+) is
+    // refused by both in QEMU's words.
+    let probe = json!({"filename": q.temp_path("probe.ppm"), "format": "ppm"});
+    let request = json!({"execute": "screendump", "arguments": probe});
+    let native = q.raw(&request.to_string())["error"]["desc"].clone();
+    let simulated = sim.execute("screendump", probe).err().map(|e| e.desc);
+    let unexpected = |d: Option<&str>| d.is_some_and(|d| d.ends_with("is unexpected"));
+    if unexpected(native.as_str()) || unexpected(simulated.as_deref()) {
+        if native.as_str() != simulated.as_deref() {
+            problems.push(format!(
+                "screendump format: real {native}, simulated {simulated:?}"
+            ));
+        }
+    }
+    drop(q);
     let claimed = sim
         .execute("query-version", json!({}))
         .expect("query-version");

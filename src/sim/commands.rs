@@ -100,6 +100,15 @@ pub fn find(name: &str) -> Option<&'static Cmd> {
 
 /// Check arguments and run the handler.
 pub(crate) fn dispatch(st: &mut State, cmd: &Cmd, a: &Map<String, Value>) -> CmdResult {
+    // An argument of 10.0 that the release played does not have yet.
+    if let Some(arg) = st
+        .version
+        .refused_argument(cmd.name, a.keys().map(String::as_str))
+    {
+        return Err(QmpError::generic(format!(
+            "Parameter '{arg}' is unexpected"
+        )));
+    }
     if cmd.open_args {
         args::check_open(cmd.args, a)?;
     } else {

@@ -23,6 +23,8 @@ pub struct SimVersion {
     /// or `COMMAND a.b != "VALUE"` (an enum value it lacks: the object
     /// carrying it is dropped) lines.
     changed: &'static str,
+    /// `COMMAND ARG`: arguments 10.0 takes and this release refuses.
+    removed_args: &'static str,
 }
 
 macro_rules! data {
@@ -39,6 +41,7 @@ macro_rules! captured {
             commands: data!($dir, "commands.txt"),
             removed: data!($dir, "removed-members.txt"),
             changed: data!($dir, "changed-members.txt"),
+            removed_args: data!($dir, "removed-args.txt"),
         }
     };
 }
@@ -54,6 +57,7 @@ static VERSIONS: [SimVersion; 5] = [
         commands: data!("10.0", "commands.txt"),
         removed: "",
         changed: "",
+        removed_args: "",
     },
     captured!(Profile::V11_1, "11.1"),
 ];
@@ -95,6 +99,19 @@ impl SimVersion {
     /// True when the real release offers this QMP command.
     pub fn offers(&self, command: &str) -> bool {
         self.commands.lines().any(|l| l == command)
+    }
+
+    /// The first argument in `args` this release's `command` does not take.
+    pub fn refused_argument<'a>(
+        &self,
+        command: &str,
+        mut args: impl Iterator<Item = &'a str>,
+    ) -> Option<&'a str> {
+        args.find(|arg| {
+            self.removed_args
+                .lines()
+                .any(|l| l.split_once(' ') == Some((command, *arg)))
+        })
     }
 
     /// Reshapes a reply of `command` (built as 10.0's) into this release's.
@@ -210,6 +227,14 @@ mod tests {
         }
         assert!(!SimVersion::of(Profile::V5_2).offers("x-query-usb"));
         assert!(SimVersion::of(Profile::V7_2).offers("x-query-usb"));
+        let v5 = SimVersion::of(Profile::V5_2);
+        let args = ["filename", "format"];
+        assert_eq!(
+            v5.refused_argument("screendump", args.into_iter()),
+            Some("format")
+        );
+        let v10 = SimVersion::of(Profile::V10_0);
+        assert_eq!(v10.refused_argument("screendump", args.into_iter()), None);
     }
 
     #[test]

@@ -120,6 +120,17 @@ def removed_members(version, binary, reference, ref_binary):
     with open(os.path.join(HERE, version, "removed-members.txt"), "w") as f:
         f.write("".join(lines))
     added_and_enums(version, mine, ref)
+    # Arguments 10.0 takes and this release refuses ("Parameter 'X' is unexpected").
+    args = []
+    for name, cmd in sorted(ref.items()):
+        if cmd["meta-type"] != "command" or name not in mine:
+            continue
+        members = lambda s, t: {m["name"] for m in s.get(t, {}).get("members", [])}
+        for a in sorted(members(ref, cmd["arg-type"]) - members(mine, mine[name]["arg-type"])):
+            args.append(f"{name} {a}\n")
+    with open(os.path.join(HERE, version, "removed-args.txt"), "w") as f:
+        f.write("".join(args))
+    print(version, len(args), "arguments removed relative to", reference)
     print(version, len(lines), "reply members removed relative to", reference)
 
 
