@@ -492,12 +492,11 @@ fn plays_release(version: &str) {
     let native = q.raw(&request.to_string())["error"]["desc"].clone();
     let simulated = sim.execute("screendump", probe).err().map(|e| e.desc);
     let unexpected = |d: Option<&str>| d.is_some_and(|d| d.ends_with("is unexpected"));
-    if unexpected(native.as_str()) || unexpected(simulated.as_deref()) {
-        if native.as_str() != simulated.as_deref() {
-            problems.push(format!(
-                "screendump format: real {native}, simulated {simulated:?}"
-            ));
-        }
+    let either = unexpected(native.as_str()) || unexpected(simulated.as_deref());
+    if either && native.as_str() != simulated.as_deref() {
+        problems.push(format!(
+            "screendump format: real {native}, simulated {simulated:?}"
+        ));
     }
     drop(q);
     let claimed = sim
