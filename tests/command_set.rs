@@ -3,7 +3,7 @@
 //! release — the same names (with aliases), in the same order, with the same
 //! usage strings. Help texts are skipped: ours are written in our own words.
 //!
-//! QEMU binaries come from `QHMP_QEMU_7` and `QHMP_QEMU_10`. Without them the
+//! QEMU binaries come from `QHMP_QEMU_5`, `_7`, `_8`, `_10` and `_11`. Without them the
 //! tests print a note and pass, unless `CI=true`, where they fail.
 
 use qhmp::grammar::{Entry, Grammar, Profile, QmpMapping, Table};
@@ -248,16 +248,25 @@ fn qmp_commands(
     Ok(commands)
 }
 
+/// The environment variable naming the QEMU binary of a profile.
+fn binary_var(profile: Profile) -> &'static str {
+    match profile {
+        Profile::V5_2 => "QHMP_QEMU_5",
+        Profile::V7_2 => "QHMP_QEMU_7",
+        Profile::V8_2 => "QHMP_QEMU_8",
+        Profile::V10_0 => "QHMP_QEMU_10",
+        Profile::V11_1 => "QHMP_QEMU_11",
+    }
+}
+
 /// The listings of the QEMU for a profile, fetched once per test binary.
 /// `None` when that QEMU is not configured (outside CI).
 fn listings(profile: Profile) -> Option<&'static Listings> {
-    static Q7: OnceLock<Option<Result<Listings, String>>> = OnceLock::new();
-    static Q10: OnceLock<Option<Result<Listings, String>>> = OnceLock::new();
-    let (cell, var) = match profile {
-        Profile::V7_2 => (&Q7, "QHMP_QEMU_7"),
-        Profile::V10_0 => (&Q10, "QHMP_QEMU_10"),
-    };
-    let fetched = cell.get_or_init(|| {
+    type Cell = OnceLock<Option<Result<Listings, String>>>;
+    static CELLS: [Cell; Profile::ALL.len()] = [const { OnceLock::new() }; Profile::ALL.len()];
+    let index = Profile::ALL.iter().position(|p| *p == profile)?;
+    let var = binary_var(profile);
+    let fetched = CELLS[index].get_or_init(|| {
         std::env::var(var)
             .ok()
             .filter(|v| !v.is_empty())
@@ -301,7 +310,8 @@ fn check_listing(live: &str, prefix: &str, table: &Table, profile: Profile) -> R
             ));
         }
         pos += expected.len();
-        pos = end_of_block(live, pos).ok_or_else(|| {
+        let next = entries.get(index + 1).map(|e| head(prefix, e, profile));
+        pos = end_of_block(live, pos, next.as_deref()).ok_or_else(|| {
             format!(
                 "{profile:?}: the help text of '{}' does not end with CR LF",
                 entry.name
@@ -319,12 +329,20 @@ fn check_listing(live: &str, prefix: &str, table: &Table, profile: Profile) -> R
 }
 
 /// Where the block whose help text starts at `from` ends: after the CR LF of
-/// its last line, counting tab- or space-indented lines as continuations.
-fn end_of_block(live: &str, from: usize) -> Option<usize> {
+/// its last line, counting as continuations tab- or space-indented lines and
+/// lines that neither hold the ` -- ` of an entry line nor open the `next`
+/// entry (QEMU 5.2's `migrate_set_cache_size` help runs on over an unindented
+/// line).
+fn end_of_block(live: &str, from: usize, next: Option<&str>) -> Option<usize> {
     let mut pos = from;
     loop {
         pos += live.get(pos..)?.find("\r\n")? + 2;
-        if !live.get(pos..)?.starts_with(['\t', ' ']) {
+        let rest = live.get(pos..)?;
+        let line = rest.split("\r\n").next().unwrap_or("");
+        let opens_next = next.is_some_and(|head| rest.starts_with(head));
+        let continues = rest.starts_with(['\t', ' '])
+            || (!line.is_empty() && !line.contains(" -- ") && !opens_next);
+        if !continues {
             return Some(pos);
         }
     }
@@ -421,8 +439,10 @@ fn live_entries(live: &str, prefix: &str) -> Vec<(String, String)> {
     found
 }
 
-/// Every QMP command the table sends in a profile must be offered by that
-/// QEMU, and every top-level template member must be one of its arguments.
+/// Every top-level template member must be an argument of the QMP command in
+/// that QEMU. A command the QEMU does not offer is no error: qhmp then sends
+/// the line through `human-monitor-command` (see `qhmp::monitor`), which is
+/// listed here so the run shows which lines take that path.
 fn check_qmp(
     table: &Table,
     profile: Profile,
@@ -435,10 +455,10 @@ fn check_qmp(
         };
         for call in calls {
             let Some(args) = offered.get(&call.command) else {
-                problems.push(format!(
-                    "  '{}' sends {}, which QEMU does not offer",
+                eprintln!(
+                    "{profile}: '{}' needs {}, not offered: sent as HMP",
                     entry.name, call.command
-                ));
+                );
                 continue;
             };
             let template = call.template.as_ref().and_then(Value::as_object);
@@ -504,13 +524,28 @@ fn check_top(profile: Profile) {
 }
 
 #[test]
-fn info_table_matches_qemu_7_2() {
-    check_info(Profile::V7_2);
+fn info_table_matches_qemu_5_2() {
+    check_info(Profile::V5_2);
 }
 
 #[test]
-fn info_table_matches_qemu_10_0() {
-    check_info(Profile::V10_0);
+fn top_level_table_matches_qemu_5_2() {
+    check_top(Profile::V5_2);
+}
+
+#[test]
+fn info_qmp_calls_exist_in_qemu_5_2() {
+    check_calls(Profile::V5_2, "info");
+}
+
+#[test]
+fn top_level_qmp_calls_exist_in_qemu_5_2() {
+    check_calls(Profile::V5_2, "commands");
+}
+
+#[test]
+fn info_table_matches_qemu_7_2() {
+    check_info(Profile::V7_2);
 }
 
 #[test]
@@ -519,18 +554,8 @@ fn top_level_table_matches_qemu_7_2() {
 }
 
 #[test]
-fn top_level_table_matches_qemu_10_0() {
-    check_top(Profile::V10_0);
-}
-
-#[test]
 fn info_qmp_calls_exist_in_qemu_7_2() {
     check_calls(Profile::V7_2, "info");
-}
-
-#[test]
-fn info_qmp_calls_exist_in_qemu_10_0() {
-    check_calls(Profile::V10_0, "info");
 }
 
 #[test]
@@ -539,8 +564,63 @@ fn top_level_qmp_calls_exist_in_qemu_7_2() {
 }
 
 #[test]
+fn info_table_matches_qemu_8_2() {
+    check_info(Profile::V8_2);
+}
+
+#[test]
+fn top_level_table_matches_qemu_8_2() {
+    check_top(Profile::V8_2);
+}
+
+#[test]
+fn info_qmp_calls_exist_in_qemu_8_2() {
+    check_calls(Profile::V8_2, "info");
+}
+
+#[test]
+fn top_level_qmp_calls_exist_in_qemu_8_2() {
+    check_calls(Profile::V8_2, "commands");
+}
+
+#[test]
+fn info_table_matches_qemu_10_0() {
+    check_info(Profile::V10_0);
+}
+
+#[test]
+fn top_level_table_matches_qemu_10_0() {
+    check_top(Profile::V10_0);
+}
+
+#[test]
+fn info_qmp_calls_exist_in_qemu_10_0() {
+    check_calls(Profile::V10_0, "info");
+}
+
+#[test]
 fn top_level_qmp_calls_exist_in_qemu_10_0() {
     check_calls(Profile::V10_0, "commands");
+}
+
+#[test]
+fn info_table_matches_qemu_11_1() {
+    check_info(Profile::V11_1);
+}
+
+#[test]
+fn top_level_table_matches_qemu_11_1() {
+    check_top(Profile::V11_1);
+}
+
+#[test]
+fn info_qmp_calls_exist_in_qemu_11_1() {
+    check_calls(Profile::V11_1, "info");
+}
+
+#[test]
+fn top_level_qmp_calls_exist_in_qemu_11_1() {
+    check_calls(Profile::V11_1, "commands");
 }
 
 /// The checker itself, on made-up listings: it must accept the exact layout

@@ -8,7 +8,7 @@ use qhmp::parse::{parse_line, ArgValue, FormatDefaults, ParseError, ParsedComman
 use std::sync::OnceLock;
 
 fn entry(name: &str, args: &str, extra: &str) -> String {
-    format!("[{name}]\nversions: 7.2 10.0\nargs: {args}\nhelp: h\nqmp: hmp-only\n{extra}\n")
+    format!("[{name}]\nversions: 5.2 7.2 8.2 10.0 11.1\nargs: {args}\nhelp: h\nqmp: hmp-only\n{extra}\n")
 }
 
 /// One command per type code and modifier, plus the shapes round-tripped

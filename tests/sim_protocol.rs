@@ -390,6 +390,7 @@ async fn real_time_clock_drives_events_without_requests() {
     let s = Simulator::with_options(SimOptions {
         manual_clock: false,
         ambient_clients: false,
+        ..SimOptions::default()
     });
     let mut c = Raw::new(s.connect());
     c.negotiate().await;

@@ -346,6 +346,7 @@ async fn ambient_viewers_come_and_go_by_themselves() {
     let sim = Simulator::with_options(SimOptions {
         manual_clock: true,
         ambient_clients: true,
+        ..SimOptions::default()
     });
     let mut c = Raw::new(sim.connect());
     c.negotiate().await;

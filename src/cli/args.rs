@@ -139,6 +139,10 @@ pub struct SimArgs {
     /// Where QMP clients connect: unix:PATH or tcp:127.0.0.1:PORT.
     #[arg(long, value_name = "ADDRESS")]
     pub listen: String,
+    /// The QEMU release to play: 5.2, 7.2, 8.2, 10.0 or 11.1 (its greeting,
+    /// QMP commands and reply shapes, captured from the real binaries).
+    #[arg(long, value_name = "V", default_value = "10.0")]
+    pub qemu_version: crate::grammar::Profile,
 }
 
 #[derive(Debug, clap::Args)]

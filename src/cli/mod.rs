@@ -36,7 +36,7 @@ pub fn main() -> Exit {
             Exit::Success
         }
         Some(args::Sub::Proxy(args)) => proxy::run(&cli, args),
-        Some(args::Sub::Sim(args)) => serve_simulator(&args.listen),
+        Some(args::Sub::Sim(args)) => serve_simulator(&args.listen, args.qemu_version),
         Some(args::Sub::Train(args)) => train::run(args),
         Some(args::Sub::Events(args)) => {
             let Some(runtime) = runtime(false) else {
@@ -152,7 +152,7 @@ fn reconnect_target(cli: &Cli) -> Option<(Target, crate::qmp::ClientConfig)> {
     Some((target, oneshot::client_config(cli)))
 }
 
-fn serve_simulator(listen: &str) -> Exit {
+fn serve_simulator(listen: &str, version: crate::grammar::Profile) -> Exit {
     let listen: crate::sim::Listen = match listen.parse() {
         Ok(l) => l,
         Err(e) => {
@@ -163,8 +163,12 @@ fn serve_simulator(listen: &str) -> Exit {
     let Some(runtime) = runtime(true) else {
         return Exit::Connection;
     };
-    eprintln!("qhmp sim: serving a simulated QEMU on {listen} (Ctrl-C stops)");
-    match runtime.block_on(crate::sim::serve_until_ctrl_c(listen)) {
+    eprintln!("qhmp sim: serving a simulated QEMU {version} on {listen} (Ctrl-C stops)");
+    let sim = crate::sim::Simulator::with_options(crate::sim::SimOptions {
+        qemu_version: version,
+        ..Default::default()
+    });
+    match runtime.block_on(crate::sim::serve_until_ctrl_c(sim, listen)) {
         Ok(()) => Exit::Success,
         Err(e) => {
             eprintln!("qhmp sim: {e}");

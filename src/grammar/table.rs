@@ -12,7 +12,8 @@
 //! qmp:      block_resize {"device": "$device", "size": "$size"}
 //! ```
 //!
-//! Fields may be given for one profile only with `field@7.2:`. See
+//! Fields may be given for some profiles only with `field@7.2:` or
+//! `field@5.2,7.2:`. See
 //! `grammar/README.md` for every field.
 
 use super::args_type::ArgsType;
@@ -326,20 +327,28 @@ fn parse_table(table: &str, file: &str, text: &str) -> Result<Table, GrammarErro
                     });
                 }
                 let value_column = indent + 1 + (trimmed.len() - value.len());
-                let profile = match profile {
-                    None => None,
-                    Some(p) => Some(p.parse::<Profile>().map_err(|msg| GrammarError {
-                        location: at(indent + 1 + key.len() + 1),
-                        message: format!("expected a known QEMU version after '@': {msg}"),
-                    })?),
+                // `field@5.2,7.2:` is the same override for each listed version.
+                let profiles = match profile {
+                    None => vec![None],
+                    Some(list) => list
+                        .split(',')
+                        .map(|p| {
+                            p.parse::<Profile>().map(Some).map_err(|msg| GrammarError {
+                                location: at(indent + 1 + key.len() + 1),
+                                message: format!("expected a known QEMU version after '@': {msg}"),
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
                 };
-                builder.fields.push(Field {
-                    key: key.to_string(),
-                    profile,
-                    value: unescape(value.trim_end()),
-                    location: at(indent + 1),
-                    value_column,
-                });
+                for profile in profiles {
+                    builder.fields.push(Field {
+                        key: key.to_string(),
+                        profile,
+                        value: unescape(value.trim_end()),
+                        location: at(indent + 1),
+                        value_column,
+                    });
+                }
             }
             Err(e) => {
                 let column = indent + 1 + offset_of(trimmed, &e);
@@ -424,7 +433,7 @@ fn field(input: &str) -> IResult<&str, FieldParts<'_>> {
     let (input, key) = take_while1(|c: char| c.is_ascii_lowercase() || c == '-')(input)?;
     let (input, profile) = opt(preceded(
         tag("@"),
-        take_while1(|c: char| c.is_ascii_digit() || c == '.'),
+        take_while1(|c: char| c.is_ascii_digit() || c == '.' || c == ','),
     ))
     .parse(input)?;
     let (input, _) = char(':')(input)?;

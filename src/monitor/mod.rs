@@ -162,7 +162,25 @@ impl Monitor {
     /// # Ok(()) }
     /// ```
     pub async fn simulated() -> Result<Monitor, MonitorError> {
-        let sim = crate::sim::Simulator::new();
+        Monitor::simulated_as(Profile::DEFAULT).await
+    }
+
+    /// A monitor on a fresh simulated QEMU of another release line (its
+    /// QMP commands and reply shapes; see [`crate::sim::SimVersion`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), qhmp::monitor::MonitorError> {
+    /// use qhmp::grammar::Profile;
+    /// let monitor = qhmp::monitor::Monitor::simulated_as(Profile::V5_2).await?;
+    /// assert_eq!(monitor.version().to_string(), "5.2.0");
+    /// # Ok(()) }
+    /// ```
+    pub async fn simulated_as(version: Profile) -> Result<Monitor, MonitorError> {
+        let sim = crate::sim::Simulator::with_options(crate::sim::SimOptions {
+            qemu_version: version,
+            ..Default::default()
+        });
         let client = Client::from_stream(sim.connect(), ClientConfig::default())
             .await
             .map_err(MonitorError::Connect)?;

@@ -42,8 +42,8 @@ fn suffix_multiplier(b: u8) -> Option<u64> {
 /// `invalid size` (any parse failure or a value above `i64::MAX`).
 pub(crate) fn parse_size(s: &[u8], profile: Profile) -> Option<Size> {
     let size = match profile {
-        Profile::V7_2 => strtosz_7_2(s)?,
-        Profile::V10_0 => strtosz_8_1(s)?,
+        Profile::V5_2 | Profile::V7_2 => strtosz_7_2(s)?,
+        Profile::V8_2 | Profile::V10_0 | Profile::V11_1 => strtosz_8_1(s)?,
     };
     (size.bytes <= i64::MAX as u64).then_some(size)
 }

@@ -53,9 +53,14 @@ fn capabilities_outside_session(_: &mut State, _: &Map<String, Value>) -> CmdRes
     ))
 }
 
-fn query_commands(_: &mut State, _: &Map<String, Value>) -> CmdResult {
+/// The commands both simulated and offered by the release played.
+fn query_commands(st: &mut State, _: &Map<String, Value>) -> CmdResult {
     Ok(Value::Array(
-        all().iter().map(|c| json!({"name": c.name})).collect(),
+        all()
+            .iter()
+            .filter(|c| st.version.offers(c.name))
+            .map(|c| json!({"name": c.name}))
+            .collect(),
     ))
 }
 
@@ -95,10 +100,21 @@ pub fn find(name: &str) -> Option<&'static Cmd> {
 
 /// Check arguments and run the handler.
 pub(crate) fn dispatch(st: &mut State, cmd: &Cmd, a: &Map<String, Value>) -> CmdResult {
+    // An argument of 10.0 that the release played does not have yet.
+    if let Some(arg) = st
+        .version
+        .refused_argument(cmd.name, a.keys().map(String::as_str))
+    {
+        return Err(QmpError::generic(format!(
+            "Parameter '{arg}' is unexpected"
+        )));
+    }
     if cmd.open_args {
         args::check_open(cmd.args, a)?;
     } else {
         args::check(cmd.args, a)?;
     }
-    (cmd.run)(st, a)
+    let mut reply = (cmd.run)(st, a)?;
+    st.version.shape_reply(cmd.name, &mut reply);
+    Ok(reply)
 }

@@ -9,11 +9,9 @@ use super::machine::RAM_SIZE;
 use super::state::State;
 use serde_json::{json, Map, Value};
 
-/// The version the simulator claims to be.
+/// The version the default simulator (10.0) claims to be.
 pub const VERSION: (u32, u32, u32) = (10, 0, 2);
-/// Appended to the version by `info version`; QEMU packages start theirs
-/// with a space too.
-pub const PACKAGE: &str = " (qhmp simulated)";
+pub use super::versions::PACKAGE;
 
 /// Host thread id of the main loop; vCPU and iothread ids follow it.
 const MAIN_THREAD_ID: i64 = 48_200;
@@ -34,8 +32,8 @@ fn query_uuid(st: &mut State, _: &Map<String, Value>) -> CmdResult {
     Ok(json!({"UUID": st.machine.uuid}))
 }
 
-fn query_version(_: &mut State, _: &Map<String, Value>) -> CmdResult {
-    let (major, minor, micro) = VERSION;
+fn query_version(st: &mut State, _: &Map<String, Value>) -> CmdResult {
+    let (major, minor, micro) = st.version.triple();
     Ok(
         json!({"qemu": {"major": major, "minor": minor, "micro": micro},
               "package": PACKAGE}),

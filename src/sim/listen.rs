@@ -184,14 +184,14 @@ pub async fn serve_on(
 
 /// `qhmp sim --listen TARGET`: a fresh simulator (real-time clock, viewers
 /// coming and going) until Ctrl-C or `quit`.
-pub async fn serve_until_ctrl_c(listen: Listen) -> io::Result<()> {
+pub async fn serve_until_ctrl_c(sim: Simulator, listen: Listen) -> io::Result<()> {
     let ctrl_c = async {
         // If the signal handler cannot be installed, serve until `quit`.
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    serve_on(Simulator::new(), &listen, ctrl_c).await
+    serve_on(sim, &listen, ctrl_c).await
 }
 
 #[cfg(test)]

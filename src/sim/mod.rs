@@ -59,6 +59,7 @@ mod screendump;
 mod script;
 mod session;
 mod state;
+mod versions;
 mod wire;
 
 pub use balloon::Balloon;
@@ -74,6 +75,7 @@ pub use migration::{MigStatus, Migration, Progress};
 pub use net::{Net, Netdev};
 pub use script::{Action, ScriptError};
 pub use state::{QmpClient, State};
+pub use versions::SimVersion;
 
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -89,6 +91,9 @@ pub struct SimOptions {
     pub manual_clock: bool,
     /// VNC and SPICE viewers connect and leave by themselves.
     pub ambient_clients: bool,
+    /// The QEMU release played: its greeting, `query-commands` and reply
+    /// members (captured from the real binary; see [`SimVersion`]).
+    pub qemu_version: crate::grammar::Profile,
 }
 
 impl Default for SimOptions {
@@ -96,6 +101,7 @@ impl Default for SimOptions {
         SimOptions {
             manual_clock: false,
             ambient_clients: true,
+            qemu_version: crate::grammar::Profile::DEFAULT,
         }
     }
 }
@@ -106,6 +112,7 @@ impl SimOptions {
         SimOptions {
             manual_clock: true,
             ambient_clients: false,
+            qemu_version: crate::grammar::Profile::DEFAULT,
         }
     }
 }
@@ -148,7 +155,10 @@ impl Simulator {
         let (quit, _) = watch::channel(false);
         Simulator {
             inner: Arc::new(Inner {
-                state: Mutex::new(State::new(opts.ambient_clients)),
+                state: Mutex::new(State::new(
+                    opts.ambient_clients,
+                    SimVersion::of(opts.qemu_version),
+                )),
                 events,
                 quit,
                 manual_clock: opts.manual_clock,
@@ -225,7 +235,7 @@ impl Simulator {
 
     /// Run a QMP command directly, without a connection.
     pub fn execute(&self, command: &str, arguments: Value) -> Result<Value, QmpError> {
-        let Some(cmd) = commands::find(command) else {
+        let Some(cmd) = commands::find(command).filter(|_| self.version().offers(command)) else {
             return Err(QmpError::command_not_found(format!(
                 "The command {command} has not been found"
             )));
@@ -240,6 +250,11 @@ impl Simulator {
             }
         };
         self.run_command(cmd, &args)
+    }
+
+    /// The QEMU release this simulator plays.
+    pub fn version(&self) -> &'static SimVersion {
+        self.with_state(|st| st.version)
     }
 
     /// True once `quit` ran: the VM is gone and connections are closed.

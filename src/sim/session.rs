@@ -51,8 +51,10 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let (major, minor, micro) = super::info::VERSION;
-    let greeting = wire::greeting(major, minor, micro, super::info::PACKAGE);
+    let version = s.sim.version();
+    let (major, minor, micro) = version.triple();
+    let mut greeting = wire::greeting(major, minor, micro, super::info::PACKAGE);
+    greeting["QMP"]["capabilities"] = version.capabilities();
     write_line(wr, &crate::qjson::to_qemu_json_in_order(&greeting)).await?;
     let mut splitter = Splitter::default();
     let mut buf = vec![0u8; 16 * 1024];
@@ -152,7 +154,8 @@ impl Session {
             self.sim.client_negotiated(self.client, self.oob);
             return Ok(json!({}));
         }
-        let Some(cmd) = commands::find(&req.command) else {
+        let offered = self.sim.version().offers(&req.command);
+        let Some(cmd) = commands::find(&req.command).filter(|_| offered) else {
             return Err(QmpError::command_not_found(format!(
                 "The command {} has not been found",
                 req.command

@@ -83,13 +83,18 @@ pub struct State {
     pub(crate) outbox: Vec<Value>,
     epoch: SystemTime,
     last_stamp_us: u128,
+    /// The QEMU release played.
+    pub version: &'static super::versions::SimVersion,
 }
 
 /// How many past events [`State::event_log`] keeps.
 const EVENT_LOG_CAP: usize = 1000;
 
 impl State {
-    pub(crate) fn new(ambient_clients: bool) -> Self {
+    pub(crate) fn new(
+        ambient_clients: bool,
+        version: &'static super::versions::SimVersion,
+    ) -> Self {
         State {
             now: Duration::ZERO,
             guest_time: Duration::ZERO,
@@ -109,6 +114,7 @@ impl State {
             outbox: Vec::new(),
             epoch: SystemTime::now(),
             last_stamp_us: 0,
+            version,
         }
     }
 

@@ -74,6 +74,7 @@ pub async fn run(
     let sim = Simulator::with_options(SimOptions {
         manual_clock: false,
         ambient_clients: false,
+        ..SimOptions::default()
     });
     let client = Client::from_stream(sim.connect(), ClientConfig::default())
         .await

@@ -18,12 +18,29 @@ pub struct RealQemu {
     dir: tempfile::TempDir,
 }
 
+/// The environment variable naming the binary of a release line.
+pub fn binary_var(version: &str) -> &'static str {
+    match version {
+        "5.2" => "QHMP_QEMU_5",
+        "7.2" => "QHMP_QEMU_7",
+        "8.2" => "QHMP_QEMU_8",
+        "10.0" => "QHMP_QEMU_10",
+        "11.1" => "QHMP_QEMU_11",
+        other => panic!("unknown QEMU version {other}"),
+    }
+}
+
 fn qemu_binary() -> Option<PathBuf> {
+    release_binary("10.0")
+}
+
+fn release_binary(version: &str) -> Option<PathBuf> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    match std::env::var_os("QHMP_QEMU_10").map(PathBuf::from) {
+    let var = binary_var(version);
+    match std::env::var_os(var).map(PathBuf::from) {
         Some(p) if p.exists() => Some(p),
         other => {
-            let why = format!("QEMU 10.0 not available (QHMP_QEMU_10={other:?})");
+            let why = format!("QEMU {version} not available ({var}={other:?})");
             assert!(!ci, "{why} and CI=true");
             eprintln!("note: {why}; skipping the comparison with real QEMU");
             None
@@ -36,6 +53,16 @@ impl RealQemu {
     /// (display servers on unix sockets, so no ports are needed).
     pub fn start() -> Option<RealQemu> {
         let bin = qemu_binary()?;
+        Some(Self::launch(&bin, true))
+    }
+
+    /// A bare paused PC of another release (enough for its schema).
+    pub fn start_bare(version: &str) -> Option<RealQemu> {
+        let bin = release_binary(version)?;
+        Some(Self::launch(&bin, false))
+    }
+
+    fn launch(bin: &Path, devices: bool) -> RealQemu {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = |name: &str| dir.path().join(name).display().to_string();
         let disk = std::fs::File::create(p("disk.img")).expect("disk image");
@@ -43,13 +70,17 @@ impl RealQemu {
         let iso = std::fs::File::create(p("cd.iso")).expect("iso");
         iso.set_len(2 << 20).expect("size iso");
         let sock = p("qmp.sock");
-        let args: Vec<String> = [
-            "-machine",
-            "pc",
-            "-S",
-            "-nodefaults",
-            "-display",
-            "none",
+        let base = [
+            "-machine".to_string(),
+            "pc".into(),
+            "-S".into(),
+            "-nodefaults".into(),
+            "-display".into(),
+            "none".into(),
+            "-qmp".into(),
+            format!("unix:{sock},server=on,wait=off"),
+        ];
+        let rich: Vec<String> = [
             "-no-shutdown",
             "-name",
             "sim-vm",
@@ -85,14 +116,16 @@ impl RealQemu {
             &format!("unix:{},password=on", p("vnc.sock")),
             "-spice",
             &format!("unix=on,addr={}", p("spice.sock")),
-            "-qmp",
-            &format!("unix:{sock},server=on,wait=off"),
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
+        let mut args = base.to_vec();
+        if devices {
+            args.extend(rich);
+        }
         let stderr = std::fs::File::create(p("qemu.err")).expect("stderr file");
-        let child = Command::new(&bin)
+        let child = Command::new(bin)
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -117,7 +150,7 @@ impl RealQemu {
         q.next_message(); // greeting
         let caps = q.raw(r#"{"execute":"qmp_capabilities"}"#);
         assert_eq!(caps, json!({"return": {}}));
-        Some(q)
+        q
     }
 
     pub fn temp_path(&self, name: &str) -> PathBuf {

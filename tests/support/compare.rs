@@ -49,18 +49,37 @@ impl Tally {
 
     /// Prints "N of M … byte-identical on QEMU x.y" and panics on any mismatch.
     pub fn finish(self, what: &str) {
+        if let Some(failures) = self.report(what) {
+            panic!("{failures}");
+        }
+    }
+
+    /// Prints "N of M … byte-identical on QEMU x.y"; the mismatches, if any.
+    pub fn report(self, what: &str) -> Option<String> {
         eprintln!(
             "{} of {} {what} byte-identical on QEMU {}",
             self.identical, self.total, self.version
         );
-        if !self.failures.is_empty() {
-            panic!(
-                "{} of {} {what} differ on QEMU {}:\n\n{}",
-                self.failures.len(),
-                self.total,
-                self.version,
-                self.failures.join("\n")
-            );
+        if self.failures.is_empty() {
+            return None;
         }
+        Some(format!(
+            "{} of {} {what} differ on QEMU {}:\n\n{}",
+            self.failures.len(),
+            self.total,
+            self.version,
+            self.failures.join("\n")
+        ))
+    }
+}
+
+/// Reports every tally, then panics once with all mismatches.
+pub fn finish_all(tallies: Vec<(Tally, &str)>) {
+    let failures: Vec<String> = tallies
+        .into_iter()
+        .filter_map(|(tally, what)| tally.report(what))
+        .collect();
+    if !failures.is_empty() {
+        panic!("{}", failures.join("\n\n"));
     }
 }

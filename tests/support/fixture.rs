@@ -58,14 +58,18 @@ pub struct Fixture {
     /// A second small image, for `change` tests.
     pub spare_cdrom_image: PathBuf,
     pub vnc_port: u16,
+    /// The SPICE port; meaningless when `has_spice` is false.
     pub spice_port: u16,
+    /// False for builds without SPICE (QEMU 8.2 of Ubuntu 24.04, like RHEL 9):
+    /// the fixture then runs without `-spice`.
+    pub has_spice: bool,
     monitor: Mutex<QmpClient>,
     process: QemuProcess,
     dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    /// Launches the fixture for `version` ("7.2" or "10.0"); panics with the
+    /// Launches the fixture for `version` (one of `VERSIONS`); panics with the
     /// reason when the binary is missing or QEMU cannot be started.
     pub fn launch(version: &str) -> Fixture {
         let qemu = QemuBinary::from_env(version).unwrap_or_else(|| {
@@ -85,16 +89,19 @@ impl Fixture {
 
     pub fn launch_with(version: &str, qemu: &Path) -> Result<Fixture, String> {
         let mut failures = Vec::new();
+        let mut spice = true;
         for attempt in 1..=LAUNCH_ATTEMPTS {
-            match Self::try_launch(version, qemu) {
+            match Self::try_launch(version, qemu, spice) {
                 Ok(fixture) => return Ok(fixture),
+                // Learned from the binary itself, not assumed from its version.
+                Err(e) if spice && e.contains("no option group 'spice'") => spice = false,
                 Err(e) => failures.push(format!("attempt {attempt}: {e}")),
             }
         }
         Err(failures.join("\n"))
     }
 
-    fn try_launch(version: &str, qemu: &Path) -> Result<Fixture, String> {
+    fn try_launch(version: &str, qemu: &Path, spice: bool) -> Result<Fixture, String> {
         let dir = make_temp_dir()?;
         let path = |name: &str| dir.path().join(name);
         let (qmp_socket, spare_qmp_socket) = (path("qmp-harness.sock"), path("qmp-spare.sock"));
@@ -130,7 +137,7 @@ impl Fixture {
             disk: &disk_image,
             cdrom: &cdrom_image,
             vnc_display,
-            spice_port,
+            spice_port: spice.then_some(spice_port),
         });
         // Several SPICE sessions at once need spice-server's multi-client switch.
         let env = [("SPICE_DEBUG_ALLOW_MC", "1")];
@@ -153,6 +160,7 @@ impl Fixture {
             spare_cdrom_image,
             vnc_port,
             spice_port,
+            has_spice: spice,
             monitor: Mutex::new(monitor),
             process,
             dir,
@@ -263,6 +271,7 @@ impl Fixture {
 
     /// A new SPICE session (main channel) on this fixture's server.
     pub fn spice_session(&self) -> SpiceSession {
+        assert!(self.has_spice, "QEMU {}: built without SPICE", self.version);
         SpiceSession::connect(self.spice_port)
             .unwrap_or_else(|e| panic!("QEMU {}: {e}", self.version))
     }
@@ -281,9 +290,14 @@ impl Fixture {
     /// output from two fixtures can be compared.
     pub fn mask_instance(&self, text: &str) -> String {
         let dir = self.dir().display().to_string();
-        text.replace(&dir, "$DIR")
-            .replace(&format!(":{}", self.vnc_port), ":$VNC_PORT")
-            .replace(&format!(":{}", self.spice_port), ":$SPICE_PORT")
+        let text = text
+            .replace(&dir, "$DIR")
+            .replace(&format!(":{}", self.vnc_port), ":$VNC_PORT");
+        if self.has_spice {
+            text.replace(&format!(":{}", self.spice_port), ":$SPICE_PORT")
+        } else {
+            text
+        }
     }
 }
 
@@ -294,10 +308,12 @@ struct Paths<'a> {
     disk: &'a Path,
     cdrom: &'a Path,
     vnc_display: u16,
-    spice_port: u16,
+    /// `None`: a build without SPICE.
+    spice_port: Option<u16>,
 }
 
-/// The fixture's QEMU arguments. The same line works on 7.2 and 10.0.
+/// The fixture's QEMU arguments. The same line works on 5.2 to 11.1 (without
+/// `-spice` on builds that lack it).
 fn command_line(p: &Paths) -> Vec<String> {
     use ids::*;
     let vnc_last = p.vnc_display.saturating_add(32);
@@ -315,7 +331,6 @@ fn command_line(p: &Paths) -> Vec<String> {
         format!("-drive file={},format=raw,if=ide,index=2,media=cdrom", text(p.cdrom)),
         // `to=` lets QEMU walk up to a free display if ours was taken meanwhile.
         format!("-vnc 127.0.0.1:{},to={vnc_last}", p.vnc_display),
-        format!("-spice port={},addr=127.0.0.1,disable-ticketing=on", p.spice_port),
         format!("-device virtio-balloon-pci,id={BALLOON}"),
         format!("-usb -device usb-tablet,id={TABLET}"),
         format!("-chardev ringbuf,id={RINGBUF},size=1024 -chardev null,id={NULL_CHARDEV}"),
@@ -324,8 +339,12 @@ fn command_line(p: &Paths) -> Vec<String> {
         format!("-device virtio-serial-pci,id={VIRTIO_SERIAL}"),
         format!("-device virtserialport,chardev={NULL_CHARDEV},name=org.qhmp.test,id={SERIAL_PORT}"),
     ];
+    let spice = p
+        .spice_port
+        .map(|port| format!("-spice port={port},addr=127.0.0.1,disable-ticketing=on"));
     // Paths come from our own temp dir and contain no spaces (checked there).
     argv.iter()
+        .chain(spice.iter())
         .flat_map(|chunk| chunk.split(' ').map(str::to_string))
         .collect()
 }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The QEMU release lines the harness knows, in the form tests pass around.
-pub const VERSIONS: [&str; 2] = ["7.2", "10.0"];
+pub const VERSIONS: [&str; 5] = ["5.2", "7.2", "8.2", "10.0", "11.1"];
 
 /// Locates the QEMU system emulator of one release line.
 pub struct QemuBinary;
@@ -16,13 +16,16 @@ impl QemuBinary {
     /// The environment variable naming the binary for `version`.
     pub fn env_var(version: &str) -> &'static str {
         match version {
+            "5.2" => "QHMP_QEMU_5",
             "7.2" => "QHMP_QEMU_7",
+            "8.2" => "QHMP_QEMU_8",
             "10.0" => "QHMP_QEMU_10",
+            "11.1" => "QHMP_QEMU_11",
             other => panic!("unknown QEMU version {other:?}; the harness knows {VERSIONS:?}"),
         }
     }
 
-    /// The binary from QHMP_QEMU_7 / QHMP_QEMU_10, if set and present.
+    /// The binary from QHMP_QEMU_5 / _7 / _8 / _10 / _11, if set and present.
     pub fn from_env(version: &str) -> Option<PathBuf> {
         let value = std::env::var_os(Self::env_var(version))?;
         let path = PathBuf::from(value);

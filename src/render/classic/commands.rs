@@ -39,12 +39,25 @@ fn qemu_error_text(name: &str, desc: &str, args: &Args) -> Option<String> {
     match name {
         // HMP checks the capability name itself before calling QMP.
         "migrate_set_capability" => {
-            let value = desc.strip_prefix("Parameter 'capability' does not accept value '")?.strip_suffix('\'')?;
+            // QAPI's wording until 6.0: "Invalid parameter 'NAME'".
+            let value = desc
+                .strip_prefix("Parameter 'capability' does not accept value '")
+                .or_else(|| desc.strip_prefix("Invalid parameter '"))?
+                .strip_suffix('\'')?;
             Some(format!("Error: invalid parameter value: {value}\n"))
         }
         // QEMU's VNC code adds advice to the monitor before the error itself.
         "set_password" if args.str("protocol") == Some("vnc") && desc == "Could not set password" => Some(format!(
             "If you want use passwords please enable password auth using '-vnc ${{dpy}},password'.\n{}",
+            super::hmp_error(desc)
+        )),
+        // QEMU 10.1+ adds a hint to the error, without a final newline.
+        "set_password" if desc == "VNC password authentication is disabled" => Some(format!(
+            "{}To enable it, use '-vnc ...,password-secret=ID'",
+            super::hmp_error(desc)
+        )),
+        "set_password" if desc == "SPICE authentication is disabled" => Some(format!(
+            "{}To enable it use '-spice ...,password-secret=ID'",
             super::hmp_error(desc)
         )),
         _ => None,

@@ -16,7 +16,7 @@ pub fn render(
     _args: &Args,
 ) -> Option<Result<String, RenderError>> {
     let out = match name {
-        "cpus" => on_return(name, replies, |r| cpus(name, ctx.current_cpu, r)),
+        "cpus" => on_return(name, replies, |r| cpus(name, ctx, r)),
         "balloon" => on_return(name, replies, |r| balloon(name, r)),
         "iothreads" => on_return(name, replies, |r| iothreads(name, r)),
         "memdev" => memdev(name, replies),
@@ -29,17 +29,26 @@ pub fn render(
     Some(out)
 }
 
-/// One line per CPU, `*` marking the monitor's current CPU.
-fn cpus(name: &str, current_cpu: i64, reply: &Value) -> Result<String, RenderError> {
+/// One line per CPU, `*` marking the monitor's current CPU. QEMU 10.1 and
+/// later add the CPU model, its QOM type without the `-TARGET-cpu` suffix.
+fn cpus(name: &str, ctx: &RenderContext, reply: &Value) -> Result<String, RenderError> {
     let mut out = String::new();
     for cpu in list_of_objects(name, reply)? {
         let index = cpu.int("cpu-index")?;
-        let mark = if index == current_cpu { '*' } else { ' ' };
-        let _ = writeln!(
+        let mark = if index == ctx.current_cpu { '*' } else { ' ' };
+        let _ = write!(
             out,
             "{mark} CPU #{index}: thread_id={}",
             cpu.int("thread-id")?
         );
+        if ctx.version.at_least(10, 1) {
+            if let Some(qom_type) = cpu.opt_str("qom-type")? {
+                let suffix = format!("-{}-cpu", cpu.opt_str("target")?.unwrap_or_default());
+                let model = qom_type.strip_suffix(&suffix).unwrap_or(qom_type);
+                let _ = write!(out, " model={model}");
+            }
+        }
+        out.push('\n');
     }
     Ok(out)
 }
@@ -61,7 +70,12 @@ fn iothreads(name: &str, reply: &Value) -> Result<String, RenderError> {
         if let Some(weight) = t.opt_int("poll-weight")? {
             let _ = writeln!(out, "  poll-weight={weight}");
         }
-        let _ = writeln!(out, "  aio-max-batch={}", t.int("aio-max-batch")?);
+        // Members that only some releases have (aio-max-batch: 6.1 on) are
+        // printed when the reply carries them: a release whose QAPI type has
+        // the member always sends it, and its HMP always prints it.
+        if let Some(batch) = t.opt_int("aio-max-batch")? {
+            let _ = writeln!(out, "  aio-max-batch={batch}");
+        }
     }
     Ok(out)
 }
@@ -80,7 +94,10 @@ fn memdev(name: &str, replies: &[Reply]) -> Result<String, RenderError> {
         let _ = writeln!(out, "  merge: {}", yes_no(m.bool("merge")?));
         let _ = writeln!(out, "  dump: {}", yes_no(m.bool("dump")?));
         let _ = writeln!(out, "  prealloc: {}", yes_no(m.bool("prealloc")?));
-        let _ = writeln!(out, "  share: {}", yes_no(m.bool("share")?));
+        // `share` is reported from QEMU 6.1 on (see aio-max-batch above).
+        if let Some(share) = m.opt_bool("share")? {
+            let _ = writeln!(out, "  share: {}", yes_no(share));
+        }
         if let Some(reserve) = m.opt_bool("reserve")? {
             let _ = writeln!(out, "  reserve: {}", yes_no(reserve));
         }

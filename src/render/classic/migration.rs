@@ -1,6 +1,7 @@
 //! `info migrate`, `info migrate_capabilities`, `info migrate_parameters`.
 
 mod grouped;
+mod parameters;
 
 use super::lenient::{
     as_list, as_object, flag, float, has, int_ranges, list, member, number_i64, on_off, opt_text,
@@ -20,7 +21,7 @@ pub fn render(
     match name {
         "migrate" => Some(info_migrate(ctx, replies, args)),
         "migrate_capabilities" => Some(capabilities(replies)),
-        "migrate_parameters" => Some(parameters(ctx, replies)),
+        "migrate_parameters" => Some(parameters::render(ctx, replies)),
         _ => None,
     }
 }
@@ -307,130 +308,6 @@ fn capabilities(replies: &[Reply]) -> Result<String, RenderError> {
             text(cap, "capability"),
             on_off(flag(cap, "state"))
         );
-    }
-    Ok(out)
-}
-
-/// How one migration parameter is printed.
-#[derive(Clone, Copy)]
-enum Shape {
-    /// `%u`, with a unit suffix (possibly empty).
-    Number(&'static str),
-    /// `on`/`off`.
-    OnOff,
-    /// `'%s'`.
-    Quoted,
-    /// An enum name, `%s`.
-    Name,
-    /// The node/bitmap alias table, only when set.
-    BitmapMapping,
-    /// `on`/`off`, only when present.
-    OptionalOnOff,
-}
-
-use Shape::*;
-
-const PARAMETERS_7_2: &[(&str, Shape)] = &[
-    ("announce-initial", Number(" ms")),
-    ("announce-max", Number(" ms")),
-    ("announce-rounds", Number("")),
-    ("announce-step", Number(" ms")),
-    ("compress-level", Number("")),
-    ("compress-threads", Number("")),
-    ("compress-wait-thread", OnOff),
-    ("decompress-threads", Number("")),
-    ("throttle-trigger-threshold", Number("")),
-    ("cpu-throttle-initial", Number("")),
-    ("cpu-throttle-increment", Number("")),
-    ("cpu-throttle-tailslow", OnOff),
-    ("max-cpu-throttle", Number("")),
-    ("tls-creds", Quoted),
-    ("tls-hostname", Quoted),
-    ("max-bandwidth", Number(" bytes/second")),
-    ("downtime-limit", Number(" ms")),
-    ("x-checkpoint-delay", Number(" ms")),
-    ("block-incremental", OnOff),
-    ("multifd-channels", Number("")),
-    ("multifd-compression", Name),
-    ("xbzrle-cache-size", Number(" bytes")),
-    ("max-postcopy-bandwidth", Number("")),
-    ("tls-authz", Quoted),
-    ("block-bitmap-mapping", BitmapMapping),
-];
-
-const PARAMETERS_10_0: &[(&str, Shape)] = &[
-    ("announce-initial", Number(" ms")),
-    ("announce-max", Number(" ms")),
-    ("announce-rounds", Number("")),
-    ("announce-step", Number(" ms")),
-    ("throttle-trigger-threshold", Number("")),
-    ("cpu-throttle-initial", Number("")),
-    ("cpu-throttle-increment", Number("")),
-    ("cpu-throttle-tailslow", OnOff),
-    ("max-cpu-throttle", Number("")),
-    ("tls-creds", Quoted),
-    ("tls-hostname", Quoted),
-    ("max-bandwidth", Number(" bytes/second")),
-    ("avail-switchover-bandwidth", Number(" bytes/second")),
-    ("downtime-limit", Number(" ms")),
-    ("x-checkpoint-delay", Number(" ms")),
-    ("multifd-channels", Number("")),
-    ("multifd-compression", Name),
-    ("zero-page-detection", Name),
-    ("xbzrle-cache-size", Number(" bytes")),
-    ("max-postcopy-bandwidth", Number("")),
-    ("tls-authz", Quoted),
-    ("block-bitmap-mapping", BitmapMapping),
-    ("x-vcpu-dirty-limit-period", Number(" ms")),
-    ("vcpu-dirty-limit", Number(" MB/s")),
-    ("mode", Name),
-    ("direct-io", OptionalOnOff),
-];
-
-/// `info migrate_parameters`; reply: query-migrate-parameters.
-fn parameters(ctx: &RenderContext, replies: &[Reply]) -> Result<String, RenderError> {
-    const NAME: &str = "migrate_parameters";
-    let params = match reply_at(NAME, replies, 0)? {
-        Ok(value) => as_object(NAME, value)?,
-        Err(text) => return Ok(text),
-    };
-    let table = if ctx.version.at_least(10, 0) {
-        PARAMETERS_10_0
-    } else {
-        PARAMETERS_7_2
-    };
-    let mut out = String::new();
-    for &(key, shape) in table {
-        match shape {
-            Number(unit) => out += &format!("{key}: {}{unit}\n", uint(params, key)),
-            OnOff => out += &format!("{key}: {}\n", on_off(flag(params, key))),
-            Quoted => out += &format!("{key}: '{}'\n", text(params, key)),
-            Name => out += &format!("{key}: {}\n", text(params, key)),
-            OptionalOnOff => {
-                if has(params, key) {
-                    out += &format!("{key}: {}\n", on_off(flag(params, key)));
-                }
-            }
-            BitmapMapping => {
-                if has(params, key) {
-                    out += &format!("{key}:\n");
-                    for node in list(params, key) {
-                        out += &format!(
-                            "  '{}' -> '{}'\n",
-                            text(node, "node-name"),
-                            text(node, "alias")
-                        );
-                        for bitmap in list(node, "bitmaps") {
-                            out += &format!(
-                                "    '{}' -> '{}'\n",
-                                text(bitmap, "name"),
-                                text(bitmap, "alias")
-                            );
-                        }
-                    }
-                }
-            }
-        }
     }
     Ok(out)
 }

@@ -1,13 +1,18 @@
 //! Removable media and display passwords: `change`, `set_password`, `expire_password`.
 
 use super::{refused, single};
+use crate::grammar::Entry;
 use crate::parse::Args;
 use crate::translate::{Plan, QemuFacts, TranslateError};
 use serde_json::{json, Map, Value};
 
 /// `change vnc password [PW]` → `change-vnc-password`;
 /// `change DEV FILE [FMT [MODE]]` → `blockdev-change-medium`.
-pub(super) fn change(args: &Args, facts: &QemuFacts) -> Result<Plan, TranslateError> {
+pub(super) fn change(
+    entry: &Entry,
+    args: &Args,
+    facts: &QemuFacts,
+) -> Result<Plan, TranslateError> {
     let device = args.str("device").unwrap_or_default();
     let target = args.str("target").unwrap_or_default();
     if device == "vnc" {
@@ -38,7 +43,10 @@ pub(super) fn change(args: &Args, facts: &QemuFacts) -> Result<Plan, TranslateEr
     if let Some(format) = args.str("arg") {
         arguments.insert("format".into(), json!(format));
     }
-    arguments.insert("force".into(), json!(args.flag("force")));
+    // QEMU 5.2's `change` has no -f, nor its QMP command a `force` member.
+    if entry.args_type.get(facts.profile()).get("force").is_some() {
+        arguments.insert("force".into(), json!(args.flag("force")));
+    }
     if let Some(mode) = args.str("read-only-mode") {
         if !matches!(mode, "retain" | "read-only" | "read-write") {
             return Err(refused(format!("Error: invalid parameter value: {mode}\n")));

@@ -106,7 +106,7 @@ pub fn translate(
         "set_password" => password(args, "set_password"),
         "expire_password" => password(args, "expire_password"),
         "dump_guest_memory" => dump_guest_memory(args),
-        "change" => change(args, facts),
+        "change" => change(entry, args, facts),
         "sendkey" => sendkey(args),
         "mouse_move" => Ok(mouse_move(args)),
         "mouse_button" => Ok(mouse_button(args)),

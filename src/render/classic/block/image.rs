@@ -52,6 +52,13 @@ pub(super) fn dump(out: &mut String, ctx: &RenderContext, info: &Value) {
             out.push('\n');
         }
     }
+    // Reported from QEMU 10.1 on; dumped like the format-specific data.
+    if let Some(limits) = member(info, "limits") {
+        if !is_empty_dump(limits) {
+            out.push_str("Block limits:\n");
+            dump_value(out, 1, limits);
+        }
+    }
     if let Some(data) = member(info, "format-specific").and_then(|f| member(f, "data")) {
         if !is_empty_dump(data) {
             out.push_str("Format specific information:\n");
