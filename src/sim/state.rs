@@ -81,6 +81,9 @@ pub struct State {
     pub event_log: Vec<Value>,
     pub(crate) timers: Vec<Timer>,
     pub(crate) outbox: Vec<Value>,
+    /// The `/fmt` defaults of the simulator's own HMP (`x`, `xp`), kept
+    /// per process as QEMU does.
+    pub(crate) hmp_formats: crate::parse::FormatDefaults,
     epoch: SystemTime,
     last_stamp_us: u128,
 }
@@ -107,6 +110,7 @@ impl State {
             event_log: Vec::new(),
             timers: Vec::new(),
             outbox: Vec::new(),
+            hmp_formats: Default::default(),
             epoch: SystemTime::now(),
             last_stamp_us: 0,
         }
