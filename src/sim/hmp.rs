@@ -16,7 +16,7 @@ use super::info::{CPUS, PACKAGE, VERSION};
 use super::machine::RunState;
 use super::memdump::{self, Fmt};
 use super::state::State;
-use crate::grammar::{Grammar, Profile};
+use crate::grammar::{Grammar, Profile, QmpMapping};
 use crate::parse::{self, ParsedCommand};
 use serde_json::{Map, Value};
 
@@ -129,11 +129,19 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
     }
 }
 
-/// The words for a command the simulator does not carry out.
+/// The words for a command the simulator does not carry out: either QEMU
+/// runs it from HMP alone (it needs the guest or host behind a real VM), or
+/// its QMP command is one the simulator does not model.
 fn not_provided(parsed: &ParsedCommand<'_>) -> String {
+    let why = match parsed.entry.qmp.get(profile()) {
+        QmpMapping::Calls(calls) => match calls.first() {
+            Some(call) => format!("it does not model QMP '{}'", call.command),
+            None => "it does not model it".to_string(),
+        },
+        _ => "it has no guest or host resources behind it".to_string(),
+    };
     format!(
-        "Error: '{}' is not provided by the qhmp simulator: it has no guest or host \
-         resources behind it (QEMU runs it from its own HMP; try it on a real VM)\n",
+        "Error: '{}' is not provided by the qhmp simulator: {why} (try it on a real VM)\n",
         parsed.spelled.trim()
     )
 }
