@@ -152,7 +152,13 @@ async fn every_qmp_backed_info_reads_the_same_over_hmp_and_qhmp_c() {
         .collect();
     assert!(lines.len() > 40, "{lines:?}");
     lines.extend(
-        ["info block ide1-cd0", "info block -n", "info registers", "x/10i $pc"].map(String::from),
+        [
+            "info block ide1-cd0",
+            "info block -n",
+            "info registers",
+            "x/10i $pc",
+        ]
+        .map(String::from),
     );
     let socket2 = socket.clone();
     let lines2 = lines.clone();
@@ -174,7 +180,10 @@ async fn every_qmp_backed_info_reads_the_same_over_hmp_and_qhmp_c() {
         if hmp_text.contains("not provided by the qhmp simulator: it does not model QMP") {
             // Not modelled: both say which QMP command is missing.
             let missing = hmp_text.split('\'').nth(3).unwrap_or("?");
-            assert!(qhmp.contains(&format!("needs QMP command '{missing}'")), "{line}: {qhmp}");
+            assert!(
+                qhmp.contains(&format!("needs QMP command '{missing}'")),
+                "{line}: {qhmp}"
+            );
             unmodelled += 1;
             continue;
         }
@@ -206,7 +215,9 @@ async fn guest_lines_give_data_or_plain_words() {
         if let Some(cpu) = cpu {
             args["cpu-index"] = json!(cpu);
         }
-        let v = sim.execute("human-monitor-command", args).expect("answered");
+        let v = sim
+            .execute("human-monitor-command", args)
+            .expect("answered");
         v.as_str().expect("text").to_string()
     };
     let regs = hmp("info registers", Some(1));

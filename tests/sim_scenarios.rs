@@ -443,7 +443,10 @@ async fn hmp_lines_are_translated_and_guest_only_lines_say_so() {
         "{mtree}"
     );
     let (_, r) = c.call(&hmp("info block ide1-cd0")).await;
-    assert!(ret(&r).as_str().is_some_and(|t| t.contains("(#block")), "{r}");
+    assert!(
+        ret(&r).as_str().is_some_and(|t| t.contains("(#block")),
+        "{r}"
+    );
     let (_, r) = c.call(&hmp("nosuch arg")).await;
     assert_eq!(ret(&r), "unknown command: 'nosuch'\r\n");
 }

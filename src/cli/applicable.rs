@@ -23,6 +23,7 @@ const MONITOR_ONLY: &[(&str, &str)] = &[
     ("commands", "-c/--command"),
     ("dry_run", "--dry-run"),
     ("yes", "-y/--yes"),
+    ("password_stdin", "--password-stdin"),
 ];
 
 /// Which shared options a subcommand uses, and why `--connect` does not

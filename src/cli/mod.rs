@@ -66,7 +66,7 @@ fn session(cli: &Cli) -> Exit {
     let lines = match oneshot::command_lines(cli) {
         Ok(lines) => lines,
         Err(e) => {
-            eprintln!("qhmp: reading standard input: {e}");
+            eprintln!("qhmp: {e}");
             return Exit::Usage;
         }
     };

@@ -16,7 +16,6 @@ const RESET_VECTOR: [u8; 16] = [
     0xea, 0x5b, 0xe0, 0x00, 0xf0, b'0', b'6', b'/', b'2', b'3', b'/', b'9', b'9', 0x00, 0xfc, 0x00,
 ];
 
-
 /// Where the 4 GiB alias of the BIOS starts.
 const HIGH_BIOS: u64 = 0xfffc_0000;
 const FOUR_GIB: u64 = 1 << 32;
@@ -122,7 +121,6 @@ mod tests {
         assert_eq!(phys_byte(0xffff_fffe), Some(0xfc));
         assert_eq!(phys_byte(RAM_SIZE as u64), None);
         assert_eq!(phys_byte(FOUR_GIB), None);
-
     }
 
     #[test]

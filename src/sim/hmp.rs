@@ -108,7 +108,10 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
     let args = &parsed.args;
     let fmt = || Fmt {
         count: args.int("count").unwrap_or(1),
-        format: args.str("format").and_then(|f| f.chars().next()).unwrap_or('x'),
+        format: args
+            .str("format")
+            .and_then(|f| f.chars().next())
+            .unwrap_or('x'),
         size: args.int("size").unwrap_or(4),
     };
     match names.as_slice() {
@@ -182,7 +185,7 @@ fn action(st: &mut State, qmp: &str) -> String {
 fn human_monitor_command(st: &mut State, a: &Map<String, Value>) -> CmdResult {
     let cpu = check_cpu_index(a)?;
     let line = a.str_arg("command-line").unwrap_or_default();
-    Ok(Value::String(run_line(st, &line, cpu)))
+    Ok(Value::String(run_line(st, line, cpu)))
 }
 
 pub(crate) const HMC: Obj = obj(&[req("command-line", Ty::Str), opt("cpu-index", Ty::Int)]);

@@ -29,7 +29,7 @@ pub fn dump(fmt: Fmt, addr: u64) -> String {
     let digits = match fmt.format {
         'o' => (size * 8).div_ceil(3) as usize,
         'x' => (size * 2) as usize,
-        'u' | 'd' => ((size * 8 * 10 + 32) / 33) as usize,
+        'u' | 'd' => (size * 8 * 10).div_ceil(33) as usize,
         _ => 0,
     };
     let mut out = String::new();
@@ -170,7 +170,10 @@ mod tests {
         );
         assert_eq!(dump(fmt(2, 'o', 2), 0), "0000000000000000:      0      0\n");
         assert_eq!(dump(fmt(2, 'u', 2), 0), "0000000000000000:     0     0\n");
-        assert_eq!(dump(fmt(3, 'd', 1), 0x100), "0000000000000100:   0   0   0\n");
+        assert_eq!(
+            dump(fmt(3, 'd', 1), 0x100),
+            "0000000000000100:   0   0   0\n"
+        );
         assert_eq!(
             dump(fmt(2, 'x', 8), 0xffff_fff8),
             "00000000fffffff8: Cannot access memory\n"
