@@ -128,7 +128,7 @@ mod tests {
         let text = registers(1);
         assert!(text.starts_with("\nCPU#1\nEAX=00000000"), "{text}");
         assert!(text.contains("HLT=1\n"));
-        assert_eq!(text.lines().count(), 29);
+        assert_eq!(text.lines().count(), 28);
         assert_eq!(registers_for(true, None, 0).matches("CPU#").count(), 2);
     }
 }
