@@ -124,6 +124,7 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
         ["x"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
         ["xp"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
         ["print"] => memdump::print(fmt().format, args.int("val").unwrap_or(0)),
+        ["boot_set"] => boot_set(st, args.str("bootdevice").unwrap_or_default()),
         ["stop"] => action(st, "stop"),
         ["cont"] => action(st, "cont"),
         ["system_reset"] => action(st, "system_reset"),
@@ -169,6 +170,16 @@ fn info(st: &State, what: &str) -> Option<String> {
         },
         _ => return None,
     })
+}
+
+/// `boot_set ORDER`: the order the firmware uses at the next reset (`pc`
+/// knows drives `a`-`d` and network `n`-`p`).
+fn boot_set(st: &mut State, order: &str) -> String {
+    if let Some(bad) = order.chars().find(|c| !matches!(c, 'a'..='d' | 'n'..='p')) {
+        return format!("Invalid boot device '{bad}'\n");
+    }
+    st.machine.boot_order = order.to_string();
+    format!("boot device list now set to {order}\n")
 }
 
 /// Run an HMP action through its QMP twin; errors print as HMP does.

@@ -148,6 +148,20 @@ impl State {
         });
     }
 
+    /// True while something is under way that an operator waits for before
+    /// the next step: a migration, or the guest still to act on an unplug
+    /// or eject request (it only can while it runs).
+    pub fn operator_waits(&self) -> bool {
+        let guest_acts = |t: &Timer| {
+            matches!(
+                t.task,
+                Task::GuestUnplug(_) | Task::GuestOpenTray(_) | Task::GuestShutdown
+            )
+        };
+        self.migration.status.in_progress()
+            || (self.machine.run_state.is_running() && self.timers.iter().any(guest_acts))
+    }
+
     /// Run `task` after the guest has run for `delay` (paused time does not
     /// count: a stopped guest cannot react).
     pub(crate) fn after_guest(&mut self, delay: Duration, task: Task) {
