@@ -120,6 +120,7 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
             guest::registers_for(args.flag("cpustate_all"), args.int("vcpu"), cpu)
         }
         ["info", "mem" | "tlb"] => "PG disabled\n".into(),
+        ["info", "network"] => network(st),
         ["info", what] => info(st, what).unwrap_or_else(|| not_provided(parsed)),
         ["x"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
         ["xp"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
@@ -148,6 +149,48 @@ fn not_provided(parsed: &ParsedCommand<'_>) -> String {
         "Error: '{}' is not provided by the qhmp simulator: {why} (try it on a real VM)\n",
         parsed.spelled.trim()
     )
+}
+
+/// `info network`: backends without a card, then each card with its
+/// backend under it (QEMU's order when backends are created first).
+fn network(st: &State) -> String {
+    let backend = |n: &super::Netdev| {
+        let detail = if n.kind == "user" {
+            "net=10.0.2.0,restrict=off".to_string()
+        } else {
+            n.options
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!("{}: index=0,type={},{detail}\n", n.id, n.kind)
+    };
+    let nics: Vec<_> = st
+        .devices
+        .list
+        .iter()
+        .filter(|d| d.netdev.is_some())
+        .collect();
+    let mut out = String::new();
+    for n in &st.net.netdevs {
+        if !nics.iter().any(|d| d.netdev.as_deref() == Some(n.id.as_str())) {
+            out.push_str(&backend(n));
+        }
+    }
+    for nic in nics {
+        out.push_str(&format!(
+            "{}: index=0,type=nic,model={},macaddr={}\n",
+            nic.id.as_deref().unwrap_or(&nic.driver),
+            nic.driver,
+            nic.mac.as_deref().unwrap_or("52:54:00:12:34:56")
+        ));
+        let peer = st.net.netdevs.iter().find(|n| Some(&n.id) == nic.netdev.as_ref());
+        if let Some(peer) = peer {
+            out.push_str(&format!(" \\ {}", backend(peer)));
+        }
+    }
+    out
 }
 
 fn info(st: &State, what: &str) -> Option<String> {
