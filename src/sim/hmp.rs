@@ -174,7 +174,10 @@ fn network(st: &State) -> String {
         .collect();
     let mut out = String::new();
     for n in &st.net.netdevs {
-        if !nics.iter().any(|d| d.netdev.as_deref() == Some(n.id.as_str())) {
+        if !nics
+            .iter()
+            .any(|d| d.netdev.as_deref() == Some(n.id.as_str()))
+        {
             out.push_str(&backend(n));
         }
     }
@@ -185,7 +188,11 @@ fn network(st: &State) -> String {
             nic.driver,
             nic.mac.as_deref().unwrap_or("52:54:00:12:34:56")
         ));
-        let peer = st.net.netdevs.iter().find(|n| Some(&n.id) == nic.netdev.as_ref());
+        let peer = st
+            .net
+            .netdevs
+            .iter()
+            .find(|n| Some(&n.id) == nic.netdev.as_ref());
         if let Some(peer) = peer {
             out.push_str(&format!(" \\ {}", backend(peer)));
         }

@@ -37,10 +37,19 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     ("balloon.lesson", include_str!("lessons/balloon.lesson")),
     ("migration.lesson", include_str!("lessons/migration.lesson")),
     ("events.lesson", include_str!("lessons/events.lesson")),
-    ("locked-tray.lesson", include_str!("lessons/locked-tray.lesson")),
-    ("boot-rescue.lesson", include_str!("lessons/boot-rescue.lesson")),
+    (
+        "locked-tray.lesson",
+        include_str!("lessons/locked-tray.lesson"),
+    ),
+    (
+        "boot-rescue.lesson",
+        include_str!("lessons/boot-rescue.lesson"),
+    ),
     ("unplug.lesson", include_str!("lessons/unplug.lesson")),
-    ("postmigrate.lesson", include_str!("lessons/postmigrate.lesson")),
+    (
+        "postmigrate.lesson",
+        include_str!("lessons/postmigrate.lesson"),
+    ),
 ];
 
 /// Every lesson, in file order.
