@@ -242,3 +242,51 @@ async fn guest_lines_give_data_or_plain_words() {
     assert!(hmp("drive_del drive0", None).contains("not provided by the qhmp simulator"));
     assert_eq!(hmp("nosuch", None), "unknown command: 'nosuch'\r\n");
 }
+
+mod sim_common;
+
+/// The guest lines the simulator answers itself read exactly as QEMU 10.0
+/// prints them for the same machine before the firmware runs.
+#[test]
+fn guest_data_matches_qemu_10_on_the_same_machine() {
+    let Some(mut qemu) = sim_common::qemu::RealQemu::start() else {
+        return;
+    };
+    let sim = Simulator::with_options(SimOptions::deterministic());
+    let lines: &[(&str, Option<i64>)] = &[
+        ("info registers", None),
+        ("info registers", Some(1)),
+        ("info registers -a", None),
+        ("info registers 5", None),
+        ("x/10i $pc", None),
+        ("xp/10i 0xffff0", None),
+        ("xp/3i 0xffffc", None),
+        ("x/16xb 0xfffffff0", None),
+        ("x/5xw 0x10", None),
+        ("x/3xh 0", None),
+        ("x/2o 0", None),
+        ("x/2u 0", None),
+        ("x/4c 0xffff5", None),
+        ("x/2xg 0xfffffff8", None),
+        ("xp/1x 0x50000000", None),
+        ("p $pc + 4", None),
+        ("p/d -1", None),
+        ("x/x $nosuch", None),
+        ("info tlb", None),
+        ("info mem", None),
+        ("boot_set q", None),
+        ("boot_set dc", None),
+        ("info network", None),
+    ];
+    for (line, cpu) in lines {
+        let mut args = json!({"command-line": line});
+        if let Some(cpu) = cpu {
+            args["cpu-index"] = json!(cpu);
+        }
+        let real = qemu.execute("human-monitor-command", &args);
+        let simulated = sim
+            .execute("human-monitor-command", args.clone())
+            .expect("answered");
+        assert_eq!(simulated, real["return"], "{line} (cpu {cpu:?})");
+    }
+}

@@ -20,12 +20,11 @@ pub fn dump(fmt: Fmt, addr: u64) -> String {
     if fmt.format == 'i' {
         return disassemble(fmt.count, addr);
     }
-    let size = if fmt.format == 'c' {
-        1
-    } else {
-        fmt.size.max(1) as u64
-    };
-    let line_size = if size == 1 { 8 } else { 16 };
+    // As QEMU: the length and line size come from the unit size asked
+    // for, even when `c` then reads single bytes.
+    let asked = fmt.size.max(1) as u64;
+    let line_size = if asked == 1 { 8 } else { 16 };
+    let size = if fmt.format == 'c' { 1 } else { asked };
     let digits = match fmt.format {
         'o' => (size * 8).div_ceil(3) as usize,
         'x' => (size * 2) as usize,
@@ -33,7 +32,7 @@ pub fn dump(fmt: Fmt, addr: u64) -> String {
         _ => 0,
     };
     let mut out = String::new();
-    let mut left = (fmt.count.max(0) as u64) * size;
+    let mut left = (fmt.count.max(0) as u64) * asked;
     let mut at = addr;
     while left > 0 {
         out.push_str(&format!("{at:016x}:"));
@@ -113,8 +112,9 @@ pub fn print(format: char, v: i64) -> String {
 }
 
 /// Real-mode disassembly of the instructions simulated memory holds: the
-/// reset vector's far jump, `xorb` with a 16-bit address, and the
-/// `addb %al, (%bx, %si)` that zeroed memory decodes to.
+/// reset vector (its far jump, then the BIOS date decoded as code, as
+/// QEMU's disassembler does) and the `addb %al, (%bx, %si)` that zeroed
+/// memory decodes to.
 fn disassemble(count: i64, addr: u64) -> String {
     let mut out = String::new();
     let mut at = addr;
@@ -134,14 +134,18 @@ fn disassemble(count: i64, addr: u64) -> String {
 
 fn decode(b: &[u8]) -> (usize, String) {
     let word = |i: usize| u16::from(b[i]) | (u16::from(b[i + 1]) << 8);
-    match b[0] {
-        0xea => (
-            5,
-            format!("{:<8} $0x{:x}:$0x{:x}", "ljmpw", word(3), word(1)),
-        ),
-        0x00 if b[1] == 0x00 => (2, format!("{:<8} %al, (%bx, %si)", "addb")),
-        0x30 if b[1] == 0x36 => (4, format!("{:<8} %dh, 0x{:x}", "xorb", word(2))),
-        other => (1, format!("{:<8} 0x{other:02x}", ".byte")),
+    let op =
+        |len: usize, mnemonic: &str, operands: &str| (len, format!("{mnemonic:<8} {operands}"));
+    match (b[0], b[1]) {
+        (0xea, _) => op(5, "ljmpw", &format!("$0x{:x}:$0x{:x}", word(3), word(1))),
+        (0x00, 0x00) => op(2, "addb", "%al, (%bx, %si)"),
+        (0x00, 0xfc) => op(2, "addb", "%bh, %ah"),
+        (0x30, 0x36) => op(4, "xorb", &format!("%dh, 0x{:x}", word(2))),
+        (0x33, 0x2f) => op(2, "xorw", "(%bx), %bp"),
+        (0x39, 0x39) => op(2, "cmpw", "%di, (%bx, %di)"),
+        (0x39, 0x00) => op(2, "cmpw", "%ax, (%bx, %si)"),
+        (0xfc, _) => op(1, "cld", ""),
+        (other, _) => op(1, ".byte", &format!("0x{other:02x}")),
     }
 }
 
