@@ -47,6 +47,7 @@ pub mod commands;
 mod devices;
 mod display;
 mod error;
+mod features;
 mod guest;
 mod hmp;
 mod info;
