@@ -30,9 +30,9 @@
 //!   proxy answers it), over an internal connection whose HMP is the
 //!   simulator's own: deterministic guest data in QEMU's layout (`info
 //!   registers`, `x`, `xp`, `print`, `info tlb|mem|network`, `boot_set`);
-//!   other HMP-only commands, and QMP commands it does not model, answer
-//!   "not provided by the qhmp simulator". `query-qmp-schema` is not
-//!   served.
+//!   other HMP-only commands answer "not provided by the qhmp simulator".
+//!   Every QMP query behind QEMU 10.0's `info` commands is served;
+//!   `query-qmp-schema` is not.
 //! - Host files are virtual (see [`Block::images`]), except `screendump`,
 //!   which writes the requested file like QEMU does.
 //! - Migration succeeds to any well-formed URI; failures are scripted
