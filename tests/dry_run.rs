@@ -322,6 +322,8 @@ fn cpu_selection_reaches_every_line_qemu_runs() {
         "x/2i $pc",
         "-c",
         "info status",
+        "-c",
+        "memsave 0 4096 \"/tmp/m\"",
     ]);
     assert!(out.status.success());
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
@@ -335,6 +337,7 @@ fn cpu_selection_reaches_every_line_qemu_runs() {
             json!({"execute": "human-monitor-command", "arguments": {"command-line": "info registers", "cpu-index": 1}}),
             json!({"execute": "human-monitor-command", "arguments": {"command-line": "x/2i $pc", "cpu-index": 1}}),
             json!({"execute": "query-status"}),
+            json!({"execute": "memsave", "arguments": {"val": 0, "size": 4096, "filename": "/tmp/m", "cpu-index": 1}}),
         ]
     );
 }

@@ -14,10 +14,22 @@ pub fn cpu_selection(parsed: &ParsedCommand<'_>) -> Option<Option<i64>> {
 }
 
 /// The requests a plan sends on the wire while `current_cpu` is selected:
-/// a line QEMU's own HMP runs carries the monitor's current CPU.
+/// a line QEMU's own HMP runs carries the monitor's current CPU, and so
+/// does a request that names a CPU (`memsave`).
 pub fn wire_requests(plan: &Plan, current_cpu: Option<i64>) -> Vec<Value> {
     match plan {
         Plan::Hmp { command_line } => vec![hmp_request(command_line, current_cpu).to_json()],
-        other => other.wire_requests(),
+        other => {
+            let mut requests = other.wire_requests();
+            if let Some(cpu) = current_cpu {
+                for request in &mut requests {
+                    let args = request.get_mut("arguments").and_then(Value::as_object_mut);
+                    if let Some(slot) = args.and_then(|a| a.get_mut("cpu-index")) {
+                        *slot = Value::from(cpu);
+                    }
+                }
+            }
+            requests
+        }
     }
 }

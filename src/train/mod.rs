@@ -1,7 +1,10 @@
 //! `qhmp train`: guided lessons on a fresh simulated QEMU. Each lesson states
 //! a situation, checks a goal against the simulator's state (through QMP
 //! queries and the events it emitted, never against the typed text), offers
-//! hints, and shows after each command the QMP it became.
+//! hints that go further each time, and shows after each command the QMP it
+//! became (passwords masked) and the events it caused. A reached goal ends
+//! with a debrief (what changed, which events fired); a missed one says
+//! what is still to do in an operator's words.
 
 mod debrief;
 mod goals;
@@ -119,7 +122,18 @@ pub async fn run(
     while let Some(line) = input.next_line() {
         let line = line.trim().to_string();
         match line.as_str() {
-            "" => continue,
+            // Enter alone: what happened meanwhile, and whether it is done.
+            "" => {
+                events.show_new(out);
+                if goals::unmet(lesson, &client, &sim, &events.seen)
+                    .await?
+                    .is_empty()
+                {
+                    outcome.solved = true;
+                    break;
+                }
+                continue;
+            }
             "hint" => {
                 let _ = writeln!(out, "{}", hint_text(lesson, outcome.hints));
                 outcome.hints += 1;
