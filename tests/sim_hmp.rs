@@ -299,6 +299,13 @@ async fn guest_and_feature_lines_match_qemu_10_on_the_same_machine() {
         ("info roms", None),
         ("info ramblock", None),
         ("info trace-events nosuch", None),
+        ("info lapic", None),
+        ("info lapic", Some(1)),
+        ("info lapic 7", None),
+        ("info usernet", None),
+        ("info capture", None),
+        ("info sync-profile", None),
+        ("info usbhost", None),
     ];
     // Host addresses differ from run to run.
     let hva = |text: &str| -> String {

@@ -110,6 +110,30 @@ pub fn registers_for(all: bool, given: Option<i64>, current: i64) -> String {
     registers(cpu)
 }
 
+/// `info lapic [APIC-ID]`: a vCPU's local APIC as the firmware has not
+/// touched it yet (APIC ids are the vCPU numbers).
+pub fn lapic(apic_id: Option<i64>, current: i64) -> String {
+    let cpu = apic_id.unwrap_or(current);
+    if !(0..CPUS).contains(&cpu) {
+        return "No CPU available\n".into();
+    }
+    let lvt = |name: &str, mode: &str| {
+        format!("{name}\t 0x00010000 active-hi edge  masked {mode:<20} Fixed  (vec 0)\n")
+    };
+    let mut out = format!("dumping local APIC state for CPU {cpu} \n\n");
+    for name in ["LVT0", "LVT1", "LVTPC", "LVTERR", "LVTTHMR"] {
+        out.push_str(&lvt(name, ""));
+    }
+    out.push_str(&lvt("LVTT", "        one-shot"));
+    out.push_str("Timer\t DCR=0x0 (divide by 2) initial_count = 0 current_count = 0\n");
+    out.push_str("SPIV\t 0x000000ff APIC disabled, focus=off, spurious vec 255\n");
+    out.push_str("ICR\t 0x00000000 physical edge de-assert no-shorthand\n");
+    out.push_str("ICR2\t 0x00000000 cpu 0 (APIC ID)\n");
+    out.push_str("ESR\t 0x00000000\nISR\t (none)\nIRR\t (none)\n\n");
+    out.push_str("APR 0x00 TPR 0x00 DFR 0x0f LDR 0x00 PPR 0x00\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,17 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
         }
         ["info", "mem" | "tlb"] => "PG disabled\n".into(),
         ["info", "network"] => network(st),
+        ["info", "lapic"] => guest::lapic(args.int("apic-id"), cpu),
+        ["info", "usernet"] => usernet(st),
+        ["info", "capture"] => String::new(),
+        ["info", "sync-profile"] => {
+            let rule = "-".repeat(79);
+            format!(
+                "Type               Object  Call site  Wait Time (s)         Count  Average (us)\n\
+                 {rule}\n{rule}\n"
+            )
+        }
+        ["info", "usbhost"] => "Command \"info usbhost\" is not available.\n".into(),
         ["info", what] => info(st, what).unwrap_or_else(|| not_provided(parsed)),
         ["x"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
         ["xp"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
@@ -198,6 +209,22 @@ fn network(st: &State) -> String {
         }
     }
     out
+}
+
+/// `info usernet`: each user-mode backend's (empty) connection table.
+fn usernet(st: &State) -> String {
+    st.net
+        .netdevs
+        .iter()
+        .filter(|n| n.kind == "user")
+        .map(|n| {
+            format!(
+                "Hub -1 ({}):\n  Protocol[State]    FD  Source Address  Port   \
+                 Dest. Address  Port RecvQ SendQ\n",
+                n.id
+            )
+        })
+        .collect()
 }
 
 fn info(st: &State, what: &str) -> Option<String> {
