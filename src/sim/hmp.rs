@@ -3,8 +3,9 @@
 //! equivalent). QMP-backed lines never get here on a QMP connection: the
 //! session answers them with qhmp's translator (see `session.rs`).
 //!
-//! Lines that look inside the guest get deterministic data in QEMU's
-//! layout (`info registers`, `x`, `xp`, `print`, `info mem`, `info tlb`);
+//! Lines that look inside the guest or at the host side get deterministic
+//! data in QEMU 10.0's layout (`info registers`, `x`, `xp`, `print`, `info
+//! mem|tlb|lapic|network|usernet|capture|sync-profile|usbhost`, `boot_set`);
 //! other HMP-only commands say plainly that the simulator does not provide
 //! them, which no one can take for "unknown command".
 

@@ -167,8 +167,10 @@ impl Session {
             Err((e, id)) => return wire::reply_err(&e, id),
         };
         let id = req.id.clone();
+        // (`exec-oob` goes the usual way, to be refused as QEMU does.)
         let result = if req.command == "human-monitor-command"
             && self.events.is_some()
+            && !req.oob
             && matches!(self.hmp, Hmp::Translated(_))
         {
             self.translated_hmp(&req).await
@@ -211,7 +213,7 @@ impl Session {
                     .map_err(|e| translator_error(&e))?;
                 slot.insert(Box::new(monitor))
             }
-            Hmp::Native => unreachable!("native sessions run the simulator's HMP"),
+            Hmp::Native => return Err(translator_error(&"not on the translator's own connection")),
         };
         match monitor.human_monitor_command(line, cpu).await {
             Ok(text) => Ok(Value::String(text)),
