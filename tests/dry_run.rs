@@ -362,7 +362,9 @@ fn prompted_password_comes_from_stdin_and_is_masked() {
     // Without a password QEMU's prompt cannot be answered: its own words.
     let out = qhmp(&["--dry-run", "-c", "change vnc password"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("password prompting"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password prompting"), "{err}");
+    assert!(err.contains("with --password-stdin"), "{err}");
     // The lines must come from -c then.
     let out = qhmp_with_input(&["--password-stdin"], "pw\ninfo status\n");
     assert_eq!(out.status.code(), Some(2));

@@ -34,6 +34,7 @@ pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
                 print_response(&response, format);
                 if response.failed {
                     status = status.worst(Exit::CommandFailed);
+                    prompt_hint(&response.text);
                 }
             }
             Err(MonitorError::Parse { error, line }) => {
@@ -182,9 +183,17 @@ fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
             }
             Err(e) => {
                 eprintln!("qhmp: {e}");
+                prompt_hint(&e.to_string());
                 status = status.worst(Exit::CommandFailed);
             }
         }
     }
     status
+}
+
+/// QEMU would prompt for the password here; one-shot mode has no prompt.
+fn prompt_hint(text: &str) {
+    if text.contains("does not support password prompting") {
+        eprintln!("qhmp: give the password on standard input with --password-stdin");
+    }
 }
