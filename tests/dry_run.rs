@@ -73,11 +73,11 @@ fn block_family() {
 fn display_family() {
     assert_eq!(
         one("change vnc password s3cret"),
-        json!({"execute": "change-vnc-password", "arguments": {"password": "s3cret"}})
+        json!({"execute": "change-vnc-password", "arguments": {"password": "********"}})
     );
     assert_eq!(
         one("set_password vnc s3cret"),
-        json!({"execute": "set_password", "arguments": {"protocol": "vnc", "password": "s3cret"}})
+        json!({"execute": "set_password", "arguments": {"protocol": "vnc", "password": "********"}})
     );
     assert_eq!(
         one("expire_password spice +60"),
@@ -242,7 +242,7 @@ fn handler_checks_and_defaults_follow_qemu() {
     // HMP passes -d DISPLAY to QMP for VNC only.
     assert_eq!(
         one("set_password spice pw -d vnc0"),
-        json!({"execute": "set_password", "arguments": {"protocol": "spice", "password": "pw"}})
+        json!({"execute": "set_password", "arguments": {"protocol": "spice", "password": "********"}})
     );
     assert_eq!(
         one("set_password vnc pw -d vnc0")["arguments"]["display"],
@@ -289,5 +289,171 @@ fn handler_checks_and_defaults_follow_qemu() {
             String::from_utf8_lossy(&out.stderr).contains(text),
             "{line}"
         );
+    }
+}
+
+/// Runs qhmp with `stdin` as standard input.
+fn qhmp_with_input(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qhmp"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("qhmp runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write");
+    drop(input);
+    child.wait_with_output().expect("qhmp exits")
+}
+
+#[test]
+fn cpu_selection_reaches_every_line_qemu_runs() {
+    let out = qhmp(&[
+        "--dry-run",
+        "-c",
+        "info registers",
+        "-c",
+        "cpu 1",
+        "-c",
+        "info registers",
+        "-c",
+        "x/2i $pc",
+        "-c",
+        "info status",
+        "-c",
+        "memsave 0 4096 \"/tmp/m\"",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            hmp("info registers"),
+            json!({"execute": "human-monitor-command", "arguments": {"command-line": "info registers", "cpu-index": 1}}),
+            json!({"execute": "human-monitor-command", "arguments": {"command-line": "x/2i $pc", "cpu-index": 1}}),
+            json!({"execute": "query-status"}),
+            json!({"execute": "memsave", "arguments": {"val": 0, "size": 4096, "filename": "/tmp/m", "cpu-index": 1}}),
+        ]
+    );
+}
+
+#[test]
+fn prompted_password_comes_from_stdin_and_is_masked() {
+    let out = qhmp_with_input(
+        &["--dry-run", "--password-stdin", "-c", "change vnc password"],
+        "Zebra-42\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.trim(),
+        r#"{"execute":"change-vnc-password","arguments":{"password":"********"}}"#
+    );
+    assert!(!text.contains("Zebra"));
+    // Without a password QEMU's prompt cannot be answered: its own words.
+    let out = qhmp(&["--dry-run", "-c", "change vnc password"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password prompting"), "{err}");
+    assert!(err.contains("with --password-stdin"), "{err}");
+    // The lines must come from -c then.
+    let out = qhmp_with_input(&["--password-stdin"], "pw\ninfo status\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--password-stdin needs"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompted_password_is_set_exactly() {
+    use qhmp::sim::{SimOptions, Simulator};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("sim.sock");
+    let sim = Simulator::with_options(SimOptions::deterministic());
+    let listener = tokio::net::UnixListener::bind(&socket).expect("bind");
+    let serving = sim.clone();
+    tokio::spawn(async move { serving.serve(listener).await });
+    let target = format!("unix:{}", socket.display());
+    let out = tokio::task::spawn_blocking(move || {
+        qhmp_with_input(
+            &[
+                "--connect",
+                &target,
+                "--password-stdin",
+                "-c",
+                "change vnc password",
+            ],
+            "a \"quoted\" \\secret\n",
+        )
+    })
+    .await
+    .expect("qhmp");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let set = sim.with_state(|st| st.display.vnc_password.value.clone());
+    assert_eq!(set.as_deref(), Some("a \"quoted\" \\secret"));
+}
+
+#[test]
+fn options_a_subcommand_does_not_use_are_refused() {
+    for (args, word) in [
+        (
+            &[
+                "train",
+                "--check",
+                "--connect",
+                "unix:/nonexistent",
+                "pause",
+            ][..],
+            "--connect",
+        ),
+        (
+            &["--connect", "unix:/nonexistent", "train", "pause"][..],
+            "--connect",
+        ),
+        (&["train", "--format", "json"][..], "--format"),
+        (
+            &[
+                "sim",
+                "--listen",
+                "unix:/nonexistent/s",
+                "--connect",
+                "unix:/x",
+            ][..],
+            "--connect",
+        ),
+        (
+            &[
+                "proxy",
+                "--upstream",
+                "unix:/a",
+                "--listen",
+                "unix:/b",
+                "--connect",
+                "unix:/c",
+            ][..],
+            "--connect",
+        ),
+        (&["-c", "info status", "train", "pause"][..], "-c/--command"),
+        (&["--dry-run", "events"][..], "--dry-run"),
+    ] {
+        let out = qhmp(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{word} does not apply to 'qhmp ")),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }

@@ -29,9 +29,15 @@ pub struct Cli {
     pub format: Option<Format>,
 
     /// Print the QMP request(s) each line becomes, one JSON object per line, without sending
-    /// anything. Needs no VM (assumes QEMU 10.0 unless --connect is given).
+    /// anything (passwords shown as ********). Needs no VM (assumes QEMU 10.0 unless --connect
+    /// is given).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Answer the password prompt of `change vnc password` (given without a password) with
+    /// the first line of standard input; the command lines then come from -c.
+    #[arg(long)]
+    pub password_stdin: bool,
 
     /// Do not ask before commands that end the VM (quit).
     #[arg(short = 'y', long)]

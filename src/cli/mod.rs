@@ -1,6 +1,7 @@
 //! The `qhmp` program: one-shot commands, dry run, the interactive monitor
 //! and the subcommands.
 
+mod applicable;
 pub mod args;
 mod events;
 pub mod man;
@@ -14,13 +15,22 @@ pub use events::EventFilter;
 
 use crate::monitor::Monitor;
 use crate::qmp::{Client, Target};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::io::IsTerminal;
 
 /// Runs qhmp with the process arguments; returns the exit status.
 pub fn main() -> Exit {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((cli, matches)) => {
+            if let Err(why) = applicable::check(&matches) {
+                eprintln!("qhmp: {why}");
+                return Exit::Usage;
+            }
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
@@ -56,7 +66,7 @@ fn session(cli: &Cli) -> Exit {
     let lines = match oneshot::command_lines(cli) {
         Ok(lines) => lines,
         Err(e) => {
-            eprintln!("qhmp: reading standard input: {e}");
+            eprintln!("qhmp: {e}");
             return Exit::Usage;
         }
     };

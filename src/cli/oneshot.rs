@@ -2,7 +2,8 @@
 
 use super::Cli;
 use crate::grammar::Grammar;
-use crate::monitor::{Monitor, MonitorError};
+use crate::monitor::{requests, Monitor, MonitorError};
+use crate::output::secrets::masked_request;
 use crate::output::{print_response, report_parse_error, Exit, Format};
 use crate::parse::{self, FormatDefaults};
 use crate::proxy::escape_controls;
@@ -34,6 +35,7 @@ pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
                 print_response(&response, format);
                 if response.failed {
                     status = status.worst(Exit::CommandFailed);
+                    prompt_hint(&response.text);
                 }
             }
             Err(MonitorError::Parse { error, line }) => {
@@ -61,16 +63,73 @@ pub fn client_config(cli: &Cli) -> ClientConfig {
     }
 }
 
-/// `-c` lines, or standard input when it is not a terminal.
-pub fn command_lines(cli: &Cli) -> std::io::Result<Vec<String>> {
+/// `-c` lines, or standard input when it is not a terminal. With
+/// `--password-stdin`, standard input holds the password instead and the
+/// lines that would prompt for it get it.
+pub fn command_lines(cli: &Cli) -> Result<Vec<String>, String> {
+    let stdin = std::io::stdin();
+    if cli.password_stdin {
+        if cli.commands.is_empty() {
+            return Err("--password-stdin needs the command lines in -c".into());
+        }
+        let mut password = String::new();
+        stdin
+            .lock()
+            .read_line(&mut password)
+            .map_err(|e| format!("reading the password from standard input: {e}"))?;
+        let password = password.trim_end_matches(['\n', '\r']);
+        return Ok(cli
+            .commands
+            .iter()
+            .map(|line| with_prompted_password(line, password))
+            .collect());
+    }
     if !cli.commands.is_empty() {
         return Ok(cli.commands.clone());
     }
-    let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return Ok(Vec::new());
     }
-    stdin.lock().lines().collect()
+    stdin
+        .lock()
+        .lines()
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| format!("reading standard input: {e}"))
+}
+
+/// `change vnc password` without a password makes QEMU prompt for one; the
+/// answer is added to the line as a quoted string.
+fn with_prompted_password(line: &str, password: &str) -> String {
+    let Ok(grammar) = Grammar::builtin() else {
+        return line.to_string();
+    };
+    let mut defaults = FormatDefaults::default();
+    let profile = QemuFacts::assumed().profile();
+    let Ok(Some(parsed)) = parse::parse_line(grammar, profile, line, &mut defaults) else {
+        return line.to_string();
+    };
+    let args = &parsed.args;
+    let prompts = parsed.entry.primary_name() == "change"
+        && args.str("device") == Some("vnc")
+        && matches!(args.str("target"), Some("password" | "passwd"))
+        && args.str("arg").is_none();
+    if !prompts {
+        return line.to_string();
+    }
+    let mut quoted = String::from('"');
+    for c in password.chars() {
+        match c {
+            '"' | '\\' | '\'' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    format!("{} {quoted}", line.trim_end())
 }
 
 fn check_all_parse(lines: &[String], monitor: &Monitor) -> Option<Exit> {
@@ -102,6 +161,8 @@ fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
     let mut defaults = FormatDefaults::default();
     let mut status = Exit::Success;
     let mut out = std::io::stdout().lock();
+    // The monitor's current CPU, as `cpu N` sets it.
+    let mut current_cpu = None;
     for line in lines {
         let parsed = match parse::parse_line(grammar, facts.profile(), line, &mut defaults) {
             Ok(Some(p)) => p,
@@ -112,17 +173,29 @@ fn dry_run_for(lines: &[String], facts: &QemuFacts) -> Exit {
                 continue;
             }
         };
+        if let Some(cpu) = requests::cpu_selection(&parsed) {
+            current_cpu = cpu;
+            continue;
+        }
         match translate::plan(parsed.entry, &parsed.args, line, facts) {
             Ok(plan) => {
-                for request in plan.wire_requests() {
-                    let _ = writeln!(out, "{request}");
+                for request in requests::wire_requests(&plan, current_cpu) {
+                    let _ = writeln!(out, "{}", masked_request(&request));
                 }
             }
             Err(e) => {
                 eprintln!("qhmp: {e}");
+                prompt_hint(&e.to_string());
                 status = status.worst(Exit::CommandFailed);
             }
         }
     }
     status
+}
+
+/// QEMU would prompt for the password here; one-shot mode has no prompt.
+fn prompt_hint(text: &str) {
+    if text.contains("does not support password prompting") {
+        eprintln!("qhmp: give the password on standard input with --password-stdin");
+    }
 }

@@ -30,7 +30,7 @@ struct Script(std::io::Lines<std::io::StdinLock<'static>>);
 impl Input for Script {
     fn next_line(&mut self) -> Option<String> {
         let line = self.0.next()?.ok()?;
-        println!("(qemu) {line}");
+        println!("(qemu) {}", crate::repl::mask_secrets(&line));
         Some(line)
     }
 }

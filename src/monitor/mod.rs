@@ -65,6 +65,7 @@
 
 mod error;
 mod hmp;
+pub mod requests;
 mod schema_cache;
 mod walk;
 
@@ -289,7 +290,7 @@ impl Monitor {
             }
             Err(e) => return Err(MonitorError::Translate(e)),
         };
-        let requests = plan.wire_requests();
+        let requests = requests::wire_requests(&plan, self.current_cpu);
         let mut response = self.run(&parsed, plan, line).await?;
         if response.requests.is_empty() {
             response.requests = requests;
@@ -304,7 +305,7 @@ impl Monitor {
         line: &str,
     ) -> Result<Response, MonitorError> {
         match plan {
-            Plan::Local if parsed.entry.primary_name() == "cpu" => {
+            Plan::Local if requests::cpu_selection(parsed).is_some() => {
                 self.select_cpu(parsed.args.int("index")).await
             }
             Plan::Local => Ok(Response {

@@ -3,6 +3,7 @@
 //! Shared by the one-shot CLI and the interactive prompt, and below both.
 
 mod exit;
+pub mod secrets;
 
 pub use exit::Exit;
 

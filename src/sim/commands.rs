@@ -75,7 +75,7 @@ const PROTOCOL: &[Cmd] = &[
 
 /// Every command the simulator implements, in `query-commands` order.
 pub fn all() -> Vec<&'static Cmd> {
-    let tables: [&'static [Cmd]; 13] = [
+    let tables: [&'static [Cmd]; 14] = [
         PROTOCOL,
         super::machine::COMMANDS,
         super::info::COMMANDS,
@@ -89,6 +89,7 @@ pub fn all() -> Vec<&'static Cmd> {
         super::migration_cmds::COMMANDS,
         super::input::COMMANDS,
         super::hmp::COMMANDS,
+        super::features::COMMANDS,
     ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }

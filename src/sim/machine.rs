@@ -57,6 +57,12 @@ pub struct Machine {
     pub firmware_ran: bool,
     /// NMIs injected so far.
     pub nmi_count: u32,
+    /// The firmware's boot order (`-boot order=`, `boot_set`): `c` disk,
+    /// `d` cdrom, `n` network; QEMU's default for `pc` is `cad`.
+    pub boot_order: String,
+    /// What the firmware booted from the last time it ran: `disk`, `cdrom`
+    /// or `none` (before the first boot).
+    pub booted_from: String,
     /// Set by `quit`; the simulator shuts down once the reply is out.
     pub(crate) quit_requested: bool,
     pub(crate) seq: u64,
@@ -70,6 +76,8 @@ impl Default for Machine {
             uuid: "5b7c0d2e-3f41-4c9a-9e1b-6d8a2f4c1e07".into(),
             firmware_ran: false,
             nmi_count: 0,
+            boot_order: "cad".into(),
+            booted_from: "none".into(),
             quit_requested: false,
             seq: 0,
         }
@@ -100,11 +108,35 @@ pub(crate) fn vm_start(st: &mut State) {
     }
 }
 
+/// The firmware walks the boot order: the cdrom boots when it holds a
+/// medium and its tray is closed, the disk always does.
+fn boot_device(st: &State) -> &'static str {
+    for device in st.machine.boot_order.chars() {
+        match device {
+            'c' => return "disk",
+            'd' => {
+                let cd = st.block.drive("ide1-cd0");
+                if cd.is_some_and(|d| d.medium.is_some() && !d.tray_open) {
+                    return "cdrom";
+                }
+            }
+            _ => {}
+        }
+    }
+    "disk"
+}
+
 /// Lines the guest prints on its serial console while booting.
 fn boot_console(st: &mut State) {
+    st.machine.booted_from = boot_device(st).into();
+    let from = if st.machine.booted_from == "cdrom" {
+        "Booting from DVD/CD...\r\n"
+    } else {
+        "Booting from Hard Disk...\r\n"
+    };
+    st.after_guest(Duration::from_millis(900), Task::ConsoleLine(from.into()));
     const LINES: &[(u64, &str)] = &[
         (300, "SeaBIOS (version 1.16.3-debian-1.16.3-2)\r\n"),
-        (900, "Booting from Hard Disk...\r\n"),
         (
             2500,
             "[    0.000000] Linux version 6.1.0-28-amd64 (debian-kernel@lists.debian.org)\r\n",

@@ -26,10 +26,13 @@
 //! things happen with [`Simulator::script`] / [`Simulator::schedule`].
 //!
 //! Limits, on purpose:
-//! - `human-monitor-command` answers only `info status|name|version|kvm|
-//!   uuid|balloon`, `stop`, `cont`, `system_reset` and `system_powerdown`;
-//!   any other line returns QEMU's `unknown command: '...'` text, so a
-//!   client falls back to QMP. `query-qmp-schema` is not served.
+//! - `human-monitor-command` is answered by qhmp's translator (as the
+//!   proxy answers it), over an internal connection whose HMP is the
+//!   simulator's own: deterministic guest data in QEMU's layout (`info
+//!   registers`, `x`, `xp`, `print`, `info tlb|mem|network`, `boot_set`);
+//!   other HMP-only commands answer "not provided by the qhmp simulator".
+//!   Every QMP query behind QEMU 10.0's `info` commands is served;
+//!   `query-qmp-schema` is not.
 //! - Host files are virtual (see [`Block::images`]), except `screendump`,
 //!   which writes the requested file like QEMU does.
 //! - Migration succeeds to any well-formed URI; failures are scripted
@@ -44,11 +47,14 @@ pub mod commands;
 mod devices;
 mod display;
 mod error;
+mod features;
+mod guest;
 mod hmp;
 mod info;
 mod input;
 mod listen;
 mod machine;
+mod memdump;
 mod migration;
 mod migration_cmds;
 mod net;

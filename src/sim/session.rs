@@ -5,7 +5,11 @@ use super::commands;
 use super::error::QmpError;
 use super::wire::{self, Frame, Request, Splitter};
 use super::Simulator;
+use crate::monitor::Monitor;
+use crate::qmp::{Client, ClientConfig};
 use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -18,6 +22,17 @@ struct Session {
     oob: bool,
     /// Set once negotiation is done: clients in negotiation get no events.
     events: Option<Events>,
+    /// Who answers `human-monitor-command` on this connection.
+    hmp: Hmp,
+}
+
+/// A client's connection answers HMP lines with qhmp's translator, as the
+/// proxy does; the translator's own connection gets the simulator's HMP
+/// for the lines it hands over unchanged.
+enum Hmp {
+    /// Not yet asked (the translator is made on the first line).
+    Translated(Option<Box<Monitor>>),
+    Native,
 }
 
 pub(crate) async fn run<S>(sim: Simulator, stream: S, peer: String)
@@ -35,10 +50,30 @@ where
         client,
         oob: false,
         events: None,
+        hmp: Hmp::Translated(None),
     };
     let _ = serve(&mut s, &mut rd, &mut wr, &mut quit).await;
     let _ = wr.shutdown().await;
     sim.unregister_client(client);
+}
+
+/// The translator's connection: not a client of the VM (it is not listed
+/// among QMP clients), its HMP is the simulator's own.
+async fn run_native<S>(sim: Simulator, stream: S)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let mut quit = sim.quit_signal();
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut s = Session {
+        sim,
+        client: 0,
+        oob: false,
+        events: None,
+        hmp: Hmp::Native,
+    };
+    let _ = serve(&mut s, &mut rd, &mut wr, &mut quit).await;
+    let _ = wr.shutdown().await;
 }
 
 async fn serve<R, W>(
@@ -60,7 +95,7 @@ where
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         while let Some(frame) = splitter.next_frame() {
-            let reply = s.handle(frame);
+            let reply = s.handle(frame).await;
             for line in s.pending_events() {
                 write_line(wr, &line).await?;
             }
@@ -124,7 +159,7 @@ impl Session {
         out
     }
 
-    fn handle(&mut self, frame: Frame) -> Value {
+    async fn handle(&mut self, frame: Frame) -> Value {
         let v = match frame {
             Frame::Json(v) => v,
             Frame::Error(desc) => return wire::reply_err(&QmpError::generic(desc), None),
@@ -134,9 +169,57 @@ impl Session {
             Err((e, id)) => return wire::reply_err(&e, id),
         };
         let id = req.id.clone();
-        match self.execute(req) {
+        // (`exec-oob` goes the usual way, to be refused as QEMU does.)
+        let result = if req.command == "human-monitor-command"
+            && self.events.is_some()
+            && !req.oob
+            && matches!(self.hmp, Hmp::Translated(_))
+        {
+            self.translated_hmp(&req).await
+        } else {
+            self.execute(req)
+        };
+        match result {
             Ok(ret) => wire::reply_ok(ret, id),
             Err(e) => wire::reply_err(&e, id),
+        }
+    }
+
+    /// `human-monitor-command` answered by qhmp's translator (the one the
+    /// proxy and the library use), over a connection of its own.
+    ///
+    /// Boxed as `Send`: the translator's connection is served by a session
+    /// too, which would make this future's type recursive.
+    fn translated_hmp<'a>(
+        &'a mut self,
+        req: &'a Request,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, QmpError>> + Send + 'a>> {
+        Box::pin(self.translated_hmp_inner(req))
+    }
+
+    async fn translated_hmp_inner(&mut self, req: &Request) -> Result<Value, QmpError> {
+        super::args::check(&super::hmp::HMC, &req.args)?;
+        let cpu = super::hmp::check_cpu_index(&req.args)?;
+        let line = req.args.get("command-line").and_then(Value::as_str);
+        let line = line.unwrap_or_default();
+        let monitor = match &mut self.hmp {
+            Hmp::Translated(Some(monitor)) => monitor,
+            Hmp::Translated(slot) => {
+                let (near, far) = tokio::io::duplex(64 * 1024);
+                tokio::spawn(run_native(self.sim.clone(), far));
+                let client = Client::from_stream(near, ClientConfig::default())
+                    .await
+                    .map_err(|e| translator_error(&e))?;
+                let monitor = Monitor::on_client(client)
+                    .await
+                    .map_err(|e| translator_error(&e))?;
+                slot.insert(Box::new(monitor))
+            }
+            Hmp::Native => return Err(translator_error(&"not on the translator's own connection")),
+        };
+        match monitor.human_monitor_command(line, cpu).await {
+            Ok(text) => Ok(Value::String(text)),
+            Err(e) => Err(translator_error(&e)),
         }
     }
 
@@ -169,4 +252,8 @@ impl Session {
         }
         self.sim.run_command(cmd, &req.args)
     }
+}
+
+fn translator_error(e: &dyn std::fmt::Display) -> QmpError {
+    QmpError::generic(format!("qhmp simulator: HMP translator: {e}"))
 }

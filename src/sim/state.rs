@@ -81,6 +81,9 @@ pub struct State {
     pub event_log: Vec<Value>,
     pub(crate) timers: Vec<Timer>,
     pub(crate) outbox: Vec<Value>,
+    /// The `/fmt` defaults of the simulator's own HMP (`x`, `xp`), kept
+    /// per process as QEMU does.
+    pub(crate) hmp_formats: crate::parse::FormatDefaults,
     epoch: SystemTime,
     last_stamp_us: u128,
     /// The QEMU release played.
@@ -112,6 +115,7 @@ impl State {
             event_log: Vec::new(),
             timers: Vec::new(),
             outbox: Vec::new(),
+            hmp_formats: Default::default(),
             epoch: SystemTime::now(),
             last_stamp_us: 0,
             version,
@@ -148,6 +152,20 @@ impl State {
             guest: false,
             task,
         });
+    }
+
+    /// True while something is under way that an operator waits for before
+    /// the next step: a migration, or the guest still to act on an unplug
+    /// or eject request (it only can while it runs).
+    pub fn operator_waits(&self) -> bool {
+        let guest_acts = |t: &Timer| {
+            matches!(
+                t.task,
+                Task::GuestUnplug(_) | Task::GuestOpenTray(_) | Task::GuestShutdown
+            )
+        };
+        self.migration.status.in_progress()
+            || (self.machine.run_state.is_running() && self.timers.iter().any(guest_acts))
     }
 
     /// Run `task` after the guest has run for `delay` (paused time does not

@@ -8,9 +8,17 @@
 //! situation: The guest finished installing. Open the CD-ROM tray.
 //! setup:     cont
 //! goal:      query-block [device=ide1-cd0].tray_open == true
+//! means:     the CD-ROM tray is open
+//! watch:     info block ide1-cd0
 //! hint:      `info block` lists the drives and their trays.
 //! hint:      `eject ide1-cd0` opens the tray and removes the medium.
 //! ```
+//!
+//! Every goal is followed by a `means:` line saying, in an operator's
+//! words, what holds once it is met (shown for goals not met, instead of
+//! the goal's own text). `watch` lines are HMP commands whose output the
+//! debrief shows before and after the lesson. Hints go from where to look
+//! to the exact command, one more each time `hint` is typed.
 //!
 //! `setup` lines are HMP commands run before the lesson starts; `script`
 //! lines make things happen in the simulator first (`spice-connect HOST PORT`,
@@ -35,6 +43,8 @@ pub struct Lesson {
     pub script: Vec<String>,
     pub goals: Vec<Goal>,
     pub hints: Vec<String>,
+    /// HMP lines shown before and after, in the debrief.
+    pub watch: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +55,8 @@ pub struct Goal {
     /// `None` means the path must select nothing.
     pub expected: Option<Value>,
     pub source: String,
+    /// What holds once the goal is met, in an operator's words.
+    pub means: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +77,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, String> {
         script: Vec::new(),
         goals: Vec::new(),
         hints: Vec::new(),
+        watch: Vec::new(),
     };
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -89,8 +102,19 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, String> {
             "script" => lesson.script.push(value),
             "goal" => lesson.goals.push(parse_goal(&value).map_err(at)?),
             "hint" => lesson.hints.push(value),
+            "watch" => lesson.watch.push(value),
+            "means" => match lesson.goals.last_mut() {
+                Some(goal) if goal.means.is_empty() => goal.means = value,
+                _ => return Err(at("'means:' must follow its 'goal:' line".into())),
+            },
             other => return Err(at(format!("unknown field '{other}'"))),
         }
+    }
+    if let Some(goal) = lesson.goals.iter().find(|g| g.means.is_empty()) {
+        return Err(format!(
+            "{file}: goal '{}' needs a 'means:' line in an operator's words",
+            goal.source
+        ));
     }
     for (what, empty) in [
         ("name", lesson.name.is_empty()),
@@ -130,6 +154,7 @@ fn parse_goal(text: &str) -> Result<Goal, String> {
         op,
         expected,
         source: text.into(),
+        means: String::new(),
     })
 }
 
@@ -220,9 +245,18 @@ mod tests {
     fn lesson_files_name_their_errors() {
         assert!(parse(
             "x.lesson",
-            "name: a\ntitle: t\ngoal: query-status status == paused\n"
+            "name: a\ntitle: t\ngoal: query-status status == paused\nmeans: it is paused\n"
         )
         .is_ok());
+        assert!(parse(
+            "x.lesson",
+            "name: a\ntitle: t\ngoal: query-status status == paused\n"
+        )
+        .unwrap_err()
+        .contains("needs a 'means:' line"));
+        assert!(parse("x.lesson", "name: a\nmeans: x\n")
+            .unwrap_err()
+            .contains("must follow"));
         assert!(parse("x.lesson", "name: a\ntitle: t\n")
             .unwrap_err()
             .contains("goal"));

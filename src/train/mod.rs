@@ -1,19 +1,24 @@
 //! `qhmp train`: guided lessons on a fresh simulated QEMU. Each lesson states
 //! a situation, checks a goal against the simulator's state (through QMP
 //! queries and the events it emitted, never against the typed text), offers
-//! hints, and shows after each command the QMP it became.
+//! hints that go further each time, and shows after each command the QMP it
+//! became (passwords masked) and the events it caused. A reached goal ends
+//! with a debrief (what changed, which events fired); a missed one says
+//! what is still to do in an operator's words.
 
+mod debrief;
+mod goals;
 pub mod lesson;
 
 pub use lesson::{Goal, Lesson};
 
 use crate::monitor::{Monitor, MonitorError};
-use crate::qmp::{Client, ClientConfig, Event};
-use crate::sim::{Action, SimOptions, Simulator};
-use serde_json::{json, Value};
+use crate::output::secrets::masked_request;
+use crate::qmp::{Client, ClientConfig};
+use crate::sim::{SimOptions, Simulator};
+use debrief::Events;
 use std::io::Write;
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The lesson files, embedded in the binary.
 pub const LESSON_FILES: &[(&str, &str)] = &[
@@ -35,6 +40,19 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     ("balloon.lesson", include_str!("lessons/balloon.lesson")),
     ("migration.lesson", include_str!("lessons/migration.lesson")),
     ("events.lesson", include_str!("lessons/events.lesson")),
+    (
+        "locked-tray.lesson",
+        include_str!("lessons/locked-tray.lesson"),
+    ),
+    (
+        "boot-rescue.lesson",
+        include_str!("lessons/boot-rescue.lesson"),
+    ),
+    ("unplug.lesson", include_str!("lessons/unplug.lesson")),
+    (
+        "postmigrate.lesson",
+        include_str!("lessons/postmigrate.lesson"),
+    ),
 ];
 
 /// Every lesson, in file order.
@@ -59,8 +77,7 @@ pub trait Input {
     fn next_line(&mut self) -> Option<String>;
 }
 
-/// How long `--check` waits at the end for goals that need time to pass
-/// (a migration finishing).
+/// How long `--check` waits at the end for goals that need time to pass.
 const SETTLE: Duration = Duration::from_secs(5);
 
 /// Runs a lesson on a fresh simulator, writing the conversation to `out`.
@@ -80,23 +97,22 @@ pub async fn run(
         .await
         .map_err(MonitorError::Connect)?;
     for action in &lesson.script {
-        let action = script_action(action).map_err(MonitorError::Walk)?;
+        let action = goals::script_action(action).map_err(MonitorError::Walk)?;
         sim.script(action)
             .map_err(|e| MonitorError::Walk(format!("lesson script: {e:?}")))?;
     }
-    let mut events = client.events();
+    let mut events = Events::new(client.events());
     let mut monitor = Monitor::on_client(client.clone()).await?;
     for line in &lesson.setup {
         monitor.execute(line).await?;
     }
-    let mut seen: Vec<Event> = Vec::new();
-    drain(&mut events, &mut seen);
-    seen.clear();
+    let before = debrief::snapshot(&mut monitor, &lesson.watch).await;
+    events.forget();
     let _ = writeln!(out, "== {} ==\n{}\n", lesson.title, lesson.situation);
     if !check {
         let _ = writeln!(
             out,
-            "Type monitor commands; 'hint' for a hint, 'giveup' to stop.\n"
+            "Type monitor commands; 'hint' for a hint (each one goes further), 'giveup' to stop.\n"
         );
     }
     let mut outcome = Outcome {
@@ -107,15 +123,20 @@ pub async fn run(
     while let Some(line) = input.next_line() {
         let line = line.trim().to_string();
         match line.as_str() {
-            "" => continue,
+            // Enter alone: what happened meanwhile, and whether it is done.
+            "" => {
+                events.show_new(out);
+                if goals::unmet(lesson, &client, &sim, &events.seen)
+                    .await?
+                    .is_empty()
+                {
+                    outcome.solved = true;
+                    break;
+                }
+                continue;
+            }
             "hint" => {
-                let hint = lesson.hints.get(outcome.hints).or(lesson.hints.last());
-                let _ = writeln!(
-                    out,
-                    "hint: {}",
-                    hint.map(String::as_str)
-                        .unwrap_or("no hints for this lesson")
-                );
+                let _ = writeln!(out, "{}", hint_text(lesson, outcome.hints));
                 outcome.hints += 1;
                 continue;
             }
@@ -123,45 +144,47 @@ pub async fn run(
             _ => {}
         }
         outcome.commands += 1;
-        match monitor.execute(&line).await {
-            Ok(response) => {
-                let _ = out.write_all(response.text.as_bytes());
-                for request in &response.requests {
-                    let _ = writeln!(out, "  QMP: {request}");
-                }
-            }
-            Err(MonitorError::Parse { error, line }) => {
-                let _ = writeln!(out, "{}", error.message);
-                let _ = writeln!(out, "{}", error.caret(&line));
-            }
-            Err(e) => {
-                let _ = writeln!(out, "qhmp: {e}");
-            }
+        run_line(&mut monitor, &line, out).await;
+        events.show_new(out);
+        if check {
+            debrief::wait_like_an_operator(&sim, &mut events, out).await;
         }
-        drain(&mut events, &mut seen);
-        if goals_hold(lesson, &client, &sim, &seen).await? {
+        if goals::unmet(lesson, &client, &sim, &events.seen)
+            .await?
+            .is_empty()
+        {
             outcome.solved = true;
             break;
         }
     }
     if !outcome.solved && check {
-        // Some goals need time (a migration completing): give them a moment.
+        // Some goals need a moment more (the guest reacting).
         let deadline = tokio::time::Instant::now() + SETTLE;
         while tokio::time::Instant::now() < deadline {
-            drain(&mut events, &mut seen);
-            if goals_hold(lesson, &client, &sim, &seen).await? {
+            events.show_new(out);
+            if goals::unmet(lesson, &client, &sim, &events.seen)
+                .await?
+                .is_empty()
+            {
                 outcome.solved = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    events.show_new(out);
     if outcome.solved {
+        let after = if sim.is_quit() {
+            vec!["(this QEMU has quit)\n".to_string(); lesson.watch.len()]
+        } else {
+            debrief::snapshot(&mut monitor, &lesson.watch).await
+        };
+        debrief::write(out, &lesson.watch, &before, &after, &events.seen);
         let _ = writeln!(out, "\nGoal reached: {}", lesson.title);
     } else {
-        let _ = writeln!(out, "\nGoal not reached.");
-        for goal in &lesson.goals {
-            let _ = writeln!(out, "  still to do: {}", goal.source);
+        let _ = writeln!(out, "\nGoal not reached. Still to do:");
+        for goal in goals::unmet(lesson, &client, &sim, &events.seen).await? {
+            let _ = writeln!(out, "  - {}", goal.means);
         }
     }
     let _ = writeln!(
@@ -172,93 +195,36 @@ pub async fn run(
     Ok(outcome)
 }
 
-fn drain(events: &mut UnboundedReceiver<Event>, seen: &mut Vec<Event>) {
-    while let Ok(event) = events.try_recv() {
-        seen.push(event);
+/// Hint number `given` (0-based): each goes further than the one before,
+/// the last gives the commands.
+fn hint_text(lesson: &Lesson, given: usize) -> String {
+    let total = lesson.hints.len();
+    match lesson.hints.get(given) {
+        Some(hint) => format!("hint {}/{total}: {hint}", given + 1),
+        None if total == 0 => "no hints for this lesson".into(),
+        None => format!(
+            "no more hints; the last one was: {}",
+            lesson.hints[total - 1]
+        ),
     }
 }
 
-/// Checks every goal against the simulator: `event NAME == seen` against the
-/// events emitted during the lesson, anything else through its QMP query.
-async fn goals_hold(
-    lesson: &Lesson,
-    client: &Client,
-    sim: &Simulator,
-    seen: &[Event],
-) -> Result<bool, MonitorError> {
-    for goal in &lesson.goals {
-        let holds = if goal.query == "sim" {
-            goal.holds(&state_view(sim))
-        } else if goal.query == "event" {
-            let happened = seen.iter().any(|e| e.name == goal.path);
-            let mut state = serde_json::Map::new();
-            state.insert(
-                goal.path.clone(),
-                (if happened { "seen" } else { "unseen" }).into(),
-            );
-            goal.holds(&serde_json::Value::Object(state))
-        } else {
-            match client
-                .execute(&goal.query, None)
-                .await
-                .map_err(MonitorError::Transport)?
-            {
-                Ok(reply) => goal.holds(&reply),
-                Err(_) => false,
+/// Runs one typed line and shows its text and the QMP it became, with
+/// passwords masked.
+async fn run_line(monitor: &mut Monitor, line: &str, out: &mut dyn Write) {
+    match monitor.execute(line).await {
+        Ok(response) => {
+            let _ = out.write_all(response.text.as_bytes());
+            for request in &response.requests {
+                let _ = writeln!(out, "  QMP: {}", masked_request(request));
             }
-        };
-        if !holds {
-            return Ok(false);
         }
-    }
-    Ok(true)
-}
-
-/// Simulator state that QMP does not show (passwords, link state, viewers),
-/// for `goal: sim PATH OP VALUE`.
-fn state_view(sim: &Simulator) -> Value {
-    sim.with_state(|st| {
-        let links: serde_json::Map<String, Value> = st
-            .net
-            .netdevs
-            .iter()
-            .map(|n| (n.id.clone(), Value::Bool(n.link_up)))
-            .collect();
-        json!({
-            "vnc": {
-                "password": st.display.vnc_password.value,
-                "expires": st.display.vnc_password.expires.is_some(),
-                "clients": st.display.vnc_clients.len(),
-            },
-            "spice": {
-                "password": st.display.spice_password.value,
-                "expires": st.display.spice_password.expires.is_some(),
-                "clients": st.display.spice_clients.len(),
-            },
-            "links": links,
-        })
-    })
-}
-
-/// A lesson `script:` line: `vnc-connect HOST PORT` or `spice-connect HOST PORT`.
-fn script_action(line: &str) -> Result<Action, String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let endpoint = |w: &[&str]| -> Result<(String, u16), String> {
-        match w {
-            [host, port] => Ok((
-                host.to_string(),
-                port.parse().map_err(|_| format!("bad port in '{line}'"))?,
-            )),
-            _ => Err(format!("expected HOST PORT in '{line}'")),
+        Err(MonitorError::Parse { error, line }) => {
+            let _ = writeln!(out, "{}", error.message);
+            let _ = writeln!(out, "{}", error.caret(&line));
         }
-    };
-    match words.split_first() {
-        Some((&"vnc-connect", rest)) => {
-            endpoint(rest).map(|(host, port)| Action::VncConnect { host, port })
+        Err(e) => {
+            let _ = writeln!(out, "qhmp: {e}");
         }
-        Some((&"spice-connect", rest)) => {
-            endpoint(rest).map(|(host, port)| Action::SpiceConnect { host, port })
-        }
-        _ => Err(format!("unknown lesson script action '{line}'")),
     }
 }
