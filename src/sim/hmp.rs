@@ -13,7 +13,7 @@ use super::args::{obj, opt, req, ArgsExt, Obj, Ty};
 use super::commands::{self, Cmd};
 use super::error::{CmdResult, QmpError};
 use super::guest;
-use super::info::{CPUS, PACKAGE, VERSION};
+use super::info::{CPUS, PACKAGE};
 use super::machine::RunState;
 use super::memdump::{self, Fmt};
 use super::state::State;
@@ -22,9 +22,8 @@ use crate::parse::{self, ParsedCommand};
 use serde_json::{Map, Value};
 
 /// The HMP command set of the simulated version.
-fn profile() -> Profile {
-    let (major, minor, micro) = VERSION;
-    crate::version::QemuVersion::new(major, minor, micro).profile()
+fn profile(st: &State) -> Profile {
+    st.version.profile
 }
 
 /// QEMU's `cpu-index` check: the index must name a vCPU.
@@ -58,7 +57,7 @@ fn parsed_line(
     line: &str,
 ) -> Result<Option<(ParsedCommand<'static>, String)>, String> {
     let mut probe = st.hmp_formats;
-    let first = parse::parse_line(grammar, profile(), line, &mut probe);
+    let first = parse::parse_line(grammar, profile(st), line, &mut probe);
     let parsed = match first {
         Ok(Some(p)) => p,
         Ok(None) => return Ok(None),
@@ -78,7 +77,7 @@ fn parsed_line(
             parsed.spelled.trim()
         ));
     };
-    match parse::parse_line(grammar, profile(), &resolved, &mut st.hmp_formats) {
+    match parse::parse_line(grammar, profile(st), &resolved, &mut st.hmp_formats) {
         Ok(Some(p)) => Ok(Some((p, resolved))),
         Ok(None) => Ok(None),
         Err(e) => Err(e.hmp_text()),
@@ -116,7 +115,7 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
         size: args.int("size").unwrap_or(4),
     };
     match names.as_slice() {
-        ["info"] | ["help"] => crate::monitor::local_text(grammar, profile(), parsed),
+        ["info"] | ["help"] => crate::monitor::local_text(grammar, profile(st), parsed),
         ["info", "registers"] => {
             guest::registers_for(args.flag("cpustate_all"), args.int("vcpu"), cpu)
         }
@@ -133,7 +132,7 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
             )
         }
         ["info", "usbhost"] => "Command \"info usbhost\" is not available.\n".into(),
-        ["info", what] => info(st, what).unwrap_or_else(|| not_provided(parsed)),
+        ["info", what] => info(st, what).unwrap_or_else(|| not_provided(profile(st), parsed)),
         ["x"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
         ["xp"] => memdump::dump(fmt(), args.int("addr").unwrap_or(0) as u64),
         ["print"] => memdump::print(fmt().format, args.int("val").unwrap_or(0)),
@@ -142,15 +141,15 @@ fn answer(st: &mut State, grammar: &Grammar, parsed: &ParsedCommand<'_>, cpu: i6
         ["cont"] => action(st, "cont"),
         ["system_reset"] => action(st, "system_reset"),
         ["system_powerdown"] => action(st, "system_powerdown"),
-        _ => not_provided(parsed),
+        _ => not_provided(profile(st), parsed),
     }
 }
 
 /// The words for a command the simulator does not carry out: either QEMU
 /// runs it from HMP alone (it needs the guest or host behind a real VM), or
 /// its QMP command is one the simulator does not model.
-fn not_provided(parsed: &ParsedCommand<'_>) -> String {
-    let why = match parsed.entry.qmp.get(profile()) {
+fn not_provided(profile: Profile, parsed: &ParsedCommand<'_>) -> String {
+    let why = match parsed.entry.qmp.get(profile) {
         QmpMapping::Calls(calls) => match calls.first() {
             Some(call) => format!("it does not model QMP '{}'", call.command),
             None => "it does not model it".to_string(),
@@ -237,7 +236,7 @@ fn info(st: &State, what: &str) -> Option<String> {
         },
         "name" => format!("{}\n", st.machine.name),
         "version" => {
-            let (a, b, c) = VERSION;
+            let (a, b, c) = st.version.triple();
             format!("{a}.{b}.{c}{PACKAGE}\n")
         }
         "kvm" => "kvm support: enabled\n".into(),

@@ -9,8 +9,6 @@ use super::machine::RAM_SIZE;
 use super::state::State;
 use serde_json::{json, Map, Value};
 
-/// The version the default simulator (10.0) claims to be.
-pub const VERSION: (u32, u32, u32) = (10, 0, 2);
 pub use super::versions::PACKAGE;
 
 /// Host thread id of the main loop; vCPU and iothread ids follow it.
