@@ -117,6 +117,8 @@ pub struct Entry {
     /// Where Tab finds values for an argument (`complete: id=device-ids`):
     /// a named live source, or fixed words separated by `|`.
     pub completions: Vec<(String, String)>,
+    /// The managed equivalent on a libvirt domain (`libvirt: virsh suspend DOMAIN`).
+    pub libvirt: Option<String>,
     pub location: Location,
 }
 
@@ -250,6 +252,7 @@ impl Grammar {
 /// Fields an entry may carry.
 const FIELDS: &[&str] = &[
     "versions", "args", "params", "help", "qmp", "render", "subtable", "errors", "complete",
+    "libvirt",
 ];
 
 struct Builder {
@@ -469,6 +472,7 @@ impl Builder {
         let mut subtable = None;
         let mut plain_errors = false;
         let mut completions = Vec::new();
+        let mut libvirt = None;
         for f in &self.fields {
             let only_default = |what: &str| -> Result<(), GrammarError> {
                 match f.profile {
@@ -561,6 +565,10 @@ impl Builder {
                         }
                     }
                 }
+                "libvirt" => {
+                    only_default("libvirt")?;
+                    libvirt = Some(f.value.clone());
+                }
                 _ => unreachable!("field names are checked when read"),
             }
         }
@@ -588,6 +596,7 @@ impl Builder {
             subtable,
             plain_errors,
             completions,
+            libvirt,
             location: self.location,
         })
     }

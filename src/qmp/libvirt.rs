@@ -88,14 +88,13 @@ fn find_bridge() -> Result<PathBuf, ClientError> {
                 .find(|p| p.is_file())
         }
     };
-    found
-        .ok_or_else(|| {
-            bridge_error(format!(
-                "libvirt's QMP bridge '{BRIDGE}' is not installed; install the package \
+    found.ok_or_else(|| {
+        bridge_error(format!(
+            "libvirt's QMP bridge '{BRIDGE}' is not installed; install the package \
                  libvirt-clients-qemu (Debian/Ubuntu; it needs python3-libvirt) or set \
                  {BRIDGE_ENV} to its path"
-            ))
-        })
+        ))
+    })
 }
 
 /// A fresh directory only this user can enter, for the bridge's socket.

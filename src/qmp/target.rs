@@ -10,10 +10,16 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Unix(PathBuf),
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
     /// A libvirt domain; `uri` is handed to libvirt unchanged (`None`:
     /// `LIBVIRT_DEFAULT_URI`, else libvirt's default).
-    Libvirt { domain: String, uri: Option<String> },
+    Libvirt {
+        domain: String,
+        uri: Option<String>,
+    },
 }
 
 /// Where Proxmox VE keeps its QMP sockets (`/var/run` links to `/run`).
@@ -39,7 +45,10 @@ impl Target {
         };
         let dir = proxmox_dir();
         path.parent().is_some_and(|parent| {
-            parent == dir || PROXMOX_DIRS.iter().any(|d| parent == std::path::Path::new(d))
+            parent == dir
+                || PROXMOX_DIRS
+                    .iter()
+                    .any(|d| parent == std::path::Path::new(d))
         }) && path.extension().is_some_and(|e| e == "qmp")
     }
 
@@ -234,10 +243,7 @@ mod tests {
                 uri: Some("qemu+ssh://root@host2/system".into())
             })
         );
-        assert_eq!(
-            parse("libvirt:web1").unwrap().to_string(),
-            "libvirt:web1"
-        );
+        assert_eq!(parse("libvirt:web1").unwrap().to_string(), "libvirt:web1");
         assert!(matches!(
             parse("libvirt:"),
             Err(TargetParseError::EmptyDomain(_))
