@@ -14,6 +14,7 @@ mod client;
 mod connection;
 pub mod decoder;
 mod error;
+pub mod holder;
 pub mod libvirt;
 pub mod message;
 pub mod target;

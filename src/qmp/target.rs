@@ -55,7 +55,11 @@ impl Target {
     /// Who probably holds a socket that accepts but never greets, and how
     /// to share it.
     pub fn busy_hint(&self) -> String {
-        let holder = match self {
+        let seen = match self {
+            Target::Unix(path) => super::holder::socket_holder(path),
+            _ => None,
+        };
+        let guess = match self {
             Target::Libvirt { .. } => "libvirt's QMP bridge (another qhmp on this domain)",
             t if t.owned_by_others() => "Proxmox's daemons (pvestatd, qmeventd) or `qm monitor`",
             Target::Unix(p) if p.to_string_lossy().contains("/libvirt/") => {
@@ -63,8 +67,12 @@ impl Target {
             }
             _ => "another QMP client (a second qhmp, a management daemon or a script)",
         };
+        let holder = match &seen {
+            Some(process) => format!("held by {process}"),
+            None => format!("probably held by {guess}"),
+        };
         format!(
-            "{self} is probably held by {holder}; QEMU serves one client per QMP socket. \
+            "{self} is {holder}; QEMU serves one client per QMP socket. \
              Share it with `qhmp proxy --upstream {self} --listen unix:PATH` and connect to PATH, \
              or use --transient to hold it only while a command runs"
         )
