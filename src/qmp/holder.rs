@@ -13,7 +13,10 @@ pub fn socket_holder(path: &Path) -> Option<String> {
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    holder_in(&String::from_utf8_lossy(&output.stdout), &path.to_string_lossy())
+    holder_in(
+        &String::from_utf8_lossy(&output.stdout),
+        &path.to_string_lossy(),
+    )
 }
 
 /// Reads `ss -xpn` output: the established row whose local address is
@@ -42,7 +45,11 @@ fn process_of(users: &str) -> Option<(String, u32)> {
     let rest = users.strip_prefix("users:((\"")?;
     let (name, rest) = rest.split_once('"')?;
     let pid = rest.split("pid=").nth(1)?;
-    let pid: u32 = pid.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    let pid: u32 = pid
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
     Some((name.to_string(), pid))
 }
 
