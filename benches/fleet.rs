@@ -1,0 +1,112 @@
+//! A fleet at scale: N simulated QEMUs (in-process simulator listeners on
+//! unix sockets, served by this program on its own runtime), and
+//! `qhmp --connect 'unix:DIR/*.qmp' --format json -c 'info status' -c 'info block'`
+//! (the release binary, a child process) run across them. Prints wall time
+//! and the child's peak RSS for N = 10, 100, 500, against a shell loop of
+//! one-shot `qhmp -c` calls over the same sockets.
+//!
+//! `cargo bench --bench fleet`. The simulators share the machine's CPUs
+//! with the measured process; the figures include that.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const SIZES: [usize; 3] = [10, 100, 500];
+/// Timed runs per size (the median is reported).
+const RUNS: usize = 5;
+
+fn main() {
+    let qhmp = env!("CARGO_BIN_EXE_qhmp");
+    println!("binary: {qhmp}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the simulators");
+    println!(
+        "{:>5}  {:>12}  {:>10}  {:>14}  {:>16}  {:>10}",
+        "N", "fleet wall", "fleet RSS", "RSS growth/VM", "shell loop wall", "loop RSS"
+    );
+    let mut first: Option<(usize, u64)> = None;
+    for n in SIZES {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let _guard = runtime.enter();
+        for i in 0..n {
+            let path = dir.path().join(format!("vm{i:04}.qmp"));
+            let listener = tokio::net::UnixListener::bind(&path).expect("bind a simulator socket");
+            let sim = qhmp::sim::Simulator::new();
+            runtime.spawn(async move {
+                let _ = sim.serve(listener).await;
+            });
+        }
+        let glob = format!("unix:{}/*.qmp", dir.path().display());
+        let fleet_args = [
+            "--connect", &glob, "--jobs", "512", "--format", "json", "-c", "info status", "-c",
+            "info block",
+        ];
+        let mut walls = Vec::new();
+        let mut rss = 0;
+        for _ in 0..RUNS {
+            let (wall, peak, lines) = measure(Command::new(qhmp).args(fleet_args));
+            assert_eq!(lines, 2 * n, "one JSON object per VM and line");
+            walls.push(wall);
+            rss = rss.max(peak);
+        }
+        walls.sort_by(f64::total_cmp);
+        let growth = match first {
+            Some((n0, rss0)) if n > n0 => {
+                format!("{:.1} KiB", (rss as f64 - rss0 as f64) / (n - n0) as f64)
+            }
+            _ => "-".to_string(),
+        };
+        first.get_or_insert((n, rss));
+        let (loop_wall, loop_rss) = shell_loop(qhmp, dir.path());
+        println!(
+            "{n:>5}  {:>9.1} ms  {:>6} KiB  {growth:>14}  {:>13.1} ms  {:>6} KiB",
+            walls[walls.len() / 2],
+            rss,
+            loop_wall,
+            loop_rss
+        );
+    }
+}
+
+/// Wall time (ms), peak RSS (KiB) and stdout line count of one run.
+fn measure(command: &mut Command) -> (f64, u64, usize) {
+    let out = tempfile::NamedTempFile::new().expect("a temporary file");
+    let start = Instant::now();
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(out.reopen().expect("reopen"))
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("qhmp starts");
+    let (status, peak) = wait_with_rusage(child.id());
+    let wall = start.elapsed().as_secs_f64() * 1e3;
+    assert!(status == 0, "{command:?} exited with status {status}");
+    let text = std::fs::read_to_string(out.path()).unwrap_or_default();
+    (wall, peak, text.lines().count())
+}
+
+/// The same work as a shell loop of one-shot runs, one socket at a time.
+fn shell_loop(qhmp: &str, dir: &Path) -> (f64, u64) {
+    let script = format!(
+        "for s in '{}'/*.qmp; do '{qhmp}' --connect \"unix:$s\" --format json \
+         -c 'info status' -c 'info block' || exit 1; done",
+        dir.display()
+    );
+    let (wall, peak, _) = measure(Command::new("sh").args(["-c", &script]));
+    (wall, peak)
+}
+
+/// Waits for `pid`; its exit status and peak RSS in KiB (for the shell
+/// loop, the largest of its children).
+fn wait_with_rusage(pid: u32) -> (i32, u64) {
+    let mut status = 0;
+    // SAFETY: rusage is plain data, and wait4 writes it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid as libc::pid_t, "wait4 failed");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64)
+}
