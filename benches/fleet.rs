@@ -153,6 +153,8 @@ fn serve_sims(spec: &str) {
 fn measure(command: &mut Command) -> (f64, u64, usize, f64) {
     let out = tempfile::NamedTempFile::new().expect("a temporary file");
     let start = Instant::now();
+    // Reaped by wait4 below, which also gives its resource usage.
+    #[allow(clippy::zombie_processes)]
     let child = command
         .stdin(Stdio::null())
         .stdout(out.reopen().expect("reopen"))
