@@ -108,7 +108,7 @@ impl Fleet {
         self.caution.check(monitor, line, &domains)
     }
 
-    /// Parse errors of `lines` for the connected QEMUs (every line must
+    /// Parse errors of `lines` for the QEMUs seen so far (every line must
     /// parse everywhere before anything is sent).
     pub fn parse_errors(&self, lines: &[String]) -> Vec<(String, crate::parse::ParseError)> {
         let Ok(grammar) = Grammar::builtin() else {
@@ -117,9 +117,10 @@ impl Fleet {
         let mut profiles: Vec<_> = self
             .members
             .iter()
-            .filter_map(Member::connected)
-            .map(|m| m.profile())
+            .filter_map(Member::version)
+            .map(|v| v.profile())
             .collect();
+        profiles.sort_by_key(|p| p.to_string());
         profiles.dedup();
         let mut errors = Vec::new();
         for profile in profiles {

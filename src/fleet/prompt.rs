@@ -20,6 +20,12 @@ impl LineRunner for FleetRunner {
     }
 
     fn run(&mut self, runtime: &tokio::runtime::Runtime, line: &str, format: Format) {
+        // A line that does not parse is said once, with a caret, not per VM.
+        let errors = self.fleet.parse_errors(&[line.to_string()]);
+        if let Some((line, error)) = errors.first() {
+            crate::output::report_parse_error(line, error);
+            return;
+        }
         if let Some(warning) = self.fleet.caution(line) {
             eprintln!("{warning}");
         }

@@ -85,6 +85,8 @@ pub fn run_lines(
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
+    // Ctrl-C while a line runs must not end qhmp with the terminal raw.
+    super::watch::guard_sigint(runtime);
     let mut format = options.format;
     println!("{}", options.banner);
     loop {
