@@ -131,7 +131,7 @@ fn serve_sims(spec: &str) {
     let (n, dir) = spec.split_once(':').expect("N:DIR");
     let n: usize = n.parse().expect("a count");
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(2)
         .enable_all()
         .build()
         .expect("a runtime for the simulators");
