@@ -12,6 +12,7 @@
 //! of HMP and the renderers know nothing of sockets.
 
 pub mod cli;
+pub mod fleet;
 pub mod grammar;
 pub mod help;
 pub mod monitor;

@@ -15,9 +15,20 @@ use clap::{Parser, Subcommand};
     after_help = "Exit status: 0 success, 1 a command failed, 2 usage or parse error, 3 connection error."
 )]
 pub struct Cli {
-    /// QMP socket of a running QEMU: unix:PATH, tcp:HOST:PORT, tcp:[::1]:PORT or a bare path.
+    /// QMP socket of a running QEMU: unix:PATH, tcp:HOST:PORT, tcp:[::1]:PORT or a bare path;
+    /// libvirt:DOMAIN[@URI] for a libvirt domain; pve:VMID for a Proxmox VM. Repeat it, or
+    /// use globs ('unix:/run/qemu/*.qmp', 'libvirt:*'), to run each line on a fleet of VMs.
     #[arg(long, value_name = "TARGET", global = true)]
-    pub connect: Option<String>,
+    pub connect: Vec<String>,
+
+    /// Connect for each line and disconnect after it, leaving the socket free for others
+    /// (the default for Proxmox sockets). Events are unavailable then.
+    #[arg(long, global = true)]
+    pub transient: bool,
+
+    /// How many VMs of a fleet are worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: u32,
 
     /// Run LINE and exit (repeatable; lines run in order). Without -c, lines are read from
     /// standard input when it is not a terminal.

@@ -49,6 +49,10 @@ pub fn main() -> Exit {
         Some(args::Sub::Sim(args)) => serve_simulator(&args.listen, args.qemu_version),
         Some(args::Sub::Train(args)) => train::run(args),
         Some(args::Sub::Events(args)) => {
+            if let Err(why) = single_target(&cli) {
+                eprintln!("qhmp events: {why}");
+                return Exit::Usage;
+            }
             let Some(runtime) = runtime(false) else {
                 return Exit::Connection;
             };
@@ -70,10 +74,14 @@ fn session(cli: &Cli) -> Exit {
             return Exit::Usage;
         }
     };
-    if cli.dry_run && cli.connect.is_none() {
+    let fleet = wants_fleet(cli);
+    if cli.dry_run && (cli.connect.is_empty() || fleet) {
         return oneshot::dry_run(&lines);
     }
     let interactive = lines.is_empty() && !cli.dry_run && std::io::stdin().is_terminal();
+    if fleet {
+        return run_fleet(cli, &lines, interactive);
+    }
     let Some(runtime) = runtime(interactive) else {
         return Exit::Connection;
     };
@@ -101,6 +109,7 @@ fn session(cli: &Cli) -> Exit {
             assume_yes: cli.yes,
             banner_note: note,
             reconnect: reconnect_target(cli),
+            libvirt_domain: libvirt_domain(cli),
         };
         return crate::repl::run(&runtime, monitor, options);
     }
@@ -133,7 +142,7 @@ pub(crate) fn runtime(worker: bool) -> Option<tokio::runtime::Runtime> {
 /// Returns a note for the banner ("simulated") when it is the simulator.
 async fn connect(cli: &Cli) -> Result<(Client, Option<String>), Exit> {
     let config = oneshot::client_config(cli);
-    let Some(text) = cli.connect.as_deref() else {
+    let Some(text) = cli.connect.first().map(String::as_str) else {
         let sim = crate::sim::Simulator::new();
         return match Client::from_stream(sim.connect(), config).await {
             Ok(client) => Ok((client, Some("simulated".to_string()))),
@@ -151,14 +160,103 @@ async fn connect(cli: &Cli) -> Result<(Client, Option<String>), Exit> {
         .await
         .map(|c| (c, None))
         .map_err(|e| {
-            eprintln!("qhmp: {e}");
+            eprintln!("qhmp: {}", crate::fleet::describe(&target, &e));
             Exit::Connection
         })
 }
 
+/// Several targets, a glob, or a socket not to be held: the fleet runner.
+fn wants_fleet(cli: &Cli) -> bool {
+    cli.connect.len() > 1
+        || cli.transient
+        || cli
+            .connect
+            .iter()
+            .any(|c| crate::fleet::targets::is_glob(c))
+        || cli
+            .connect
+            .first()
+            .and_then(|c| c.parse::<Target>().ok())
+            .is_some_and(|t| t.owned_by_others())
+}
+
+/// Subcommands that hold one connection (events) take one plain target.
+fn single_target(cli: &Cli) -> Result<(), String> {
+    if cli.connect.len() > 1
+        || cli
+            .connect
+            .iter()
+            .any(|c| crate::fleet::targets::is_glob(c))
+    {
+        return Err("watches one VM: give a single --connect without wildcards".into());
+    }
+    if cli.transient {
+        return Err("events need a held connection; they are unavailable with --transient".into());
+    }
+    Ok(())
+}
+
+/// The libvirt domain of a single `--connect`, for the state-change warning.
+pub(crate) fn libvirt_domain(cli: &Cli) -> Option<String> {
+    match cli.connect.first()?.parse().ok()? {
+        Target::Libvirt { domain, .. } => Some(domain),
+        _ => None,
+    }
+}
+
+/// One-shot lines or the prompt over several targets, or over a target
+/// connected for each line.
+fn run_fleet(cli: &Cli, lines: &[String], interactive: bool) -> Exit {
+    let (targets, errors) = crate::fleet::targets::expand(&cli.connect);
+    for e in &errors {
+        eprintln!("qhmp: {e}");
+    }
+    if targets.is_empty() {
+        return if cli
+            .connect
+            .iter()
+            .any(|c| c.parse::<Target>().is_err() && !crate::fleet::targets::is_glob(c))
+        {
+            Exit::Usage
+        } else {
+            Exit::Connection
+        };
+    }
+    let labelled = targets.len() > 1
+        || cli
+            .connect
+            .iter()
+            .any(|c| crate::fleet::targets::is_glob(c));
+    let default_format = if interactive && std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Classic
+    };
+    let options = crate::fleet::FleetOptions {
+        format: cli.format.unwrap_or(default_format),
+        jobs: cli.jobs as usize,
+        config: oneshot::client_config(cli),
+        transient: cli.transient,
+        labelled,
+    };
+    let Some(runtime) = runtime(interactive) else {
+        return Exit::Connection;
+    };
+    let exit = if interactive {
+        crate::fleet::run_prompt(&runtime, targets, options, cli.yes)
+    } else {
+        runtime.block_on(crate::fleet::run_lines(targets, lines, &options))
+    };
+    if errors.is_empty() {
+        exit
+    } else {
+        exit.worst(Exit::CommandFailed)
+    }
+}
+
 /// Where the interactive monitor may connect again after QEMU went away.
 fn reconnect_target(cli: &Cli) -> Option<(Target, crate::qmp::ClientConfig)> {
-    let target = cli.connect.as_deref()?.parse().ok()?;
+    let target = cli.connect.first()?.parse().ok()?;
     Some((target, oneshot::client_config(cli)))
 }
 

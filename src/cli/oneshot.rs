@@ -29,7 +29,14 @@ pub async fn run(cli: &Cli, mut monitor: Monitor, lines: &[String]) -> Exit {
         return exit;
     }
     let mut status = Exit::Success;
+    let domain = super::libvirt_domain(cli);
+    let mut caution = crate::fleet::Caution::new();
     for line in lines {
+        if let Some(domain) = &domain {
+            if let Some(warning) = caution.check(&monitor, line, std::slice::from_ref(domain)) {
+                eprintln!("{warning}");
+            }
+        }
         match monitor.execute(line).await {
             Ok(response) => {
                 print_response(&response, format);

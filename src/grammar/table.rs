@@ -123,6 +123,8 @@ pub struct Entry {
     /// Where Tab finds values for an argument (`complete: id=device-ids`):
     /// a named live source, or fixed words separated by `|`.
     pub completions: Vec<(String, String)>,
+    /// The managed equivalent on a libvirt domain (`libvirt: virsh suspend DOMAIN`).
+    pub libvirt: Option<String>,
     pub location: Location,
 }
 
@@ -256,6 +258,7 @@ impl Grammar {
 /// Fields an entry may carry.
 const FIELDS: &[&str] = &[
     "versions", "args", "params", "help", "qmp", "render", "subtable", "errors", "complete",
+    "libvirt",
 ];
 
 struct Builder {
@@ -484,6 +487,7 @@ impl Builder {
         let mut plain_errors = false;
         let mut hmp_errors = false;
         let mut completions = Vec::new();
+        let mut libvirt = None;
         for f in &self.fields {
             let only_default = |what: &str| -> Result<(), GrammarError> {
                 match f.profile {
@@ -579,6 +583,10 @@ impl Builder {
                         }
                     }
                 }
+                "libvirt" => {
+                    only_default("libvirt")?;
+                    libvirt = Some(f.value.clone());
+                }
                 _ => unreachable!("field names are checked when read"),
             }
         }
@@ -607,6 +615,7 @@ impl Builder {
             plain_errors,
             hmp_errors,
             completions,
+            libvirt,
             location: self.location,
         })
     }

@@ -70,7 +70,7 @@ pub fn report_parse_error(line: &str, error: &ParseError) {
 
 /// Table look for standard output: its width and whether it is a terminal
 /// that may show colour and box drawing.
-fn table_style() -> crate::render::table::TableStyle {
+pub fn table_style() -> crate::render::table::TableStyle {
     let terminal = std::io::stdout().is_terminal();
     let width = std::env::var("COLUMNS")
         .ok()

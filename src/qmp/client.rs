@@ -136,6 +136,15 @@ impl Client {
                 let _ = stream.set_nodelay(true);
                 Client::from_stream(stream, config).await
             }
+            Target::Libvirt { domain, uri } => {
+                let stream = super::libvirt::open(domain, uri.as_deref(), limit).await?;
+                // The bridge would hand exec-oob to libvirt as an ordinary command.
+                let config = ClientConfig {
+                    enable_oob: false,
+                    ..config
+                };
+                Client::from_stream(stream, config).await
+            }
         }
     }
 

@@ -24,6 +24,10 @@ pub enum ClientError {
     /// Opening the socket took longer than `connect_timeout`.
     #[error("cannot connect to QMP at {target}: no answer within {timeout:?}")]
     ConnectTimeout { target: String, timeout: Duration },
+    /// The bridge to a libvirt domain could not be set up (says why and
+    /// which package is missing, when one is).
+    #[error("cannot reach the libvirt domain: {0}")]
+    Bridge(String),
     /// The connection was accepted but QEMU never greeted.
     #[error(
         "no QMP greeting within {timeout:?}: the socket may be held by another QMP client \

@@ -2,7 +2,8 @@
 //! sends requests and routes replies and events. It knows nothing of HMP.
 //!
 //! ```text
-//! target   where the socket is (unix:PATH, tcp:HOST:PORT, a bare path)
+//! target   where the socket is (unix:PATH, tcp:HOST:PORT, a bare path, libvirt:, pve:)
+//! libvirt  a libvirt domain through libvirt's QMP bridge
 //! decoder  byte stream → JSON messages, with a size cap
 //! message  greeting, replies, events
 //! client   the shareable handle; connection: its reader and writer tasks
@@ -13,6 +14,8 @@ mod client;
 mod connection;
 pub mod decoder;
 mod error;
+pub mod holder;
+pub mod libvirt;
 pub mod message;
 pub mod target;
 

@@ -1,4 +1,6 @@
-//! Where a QMP socket is: `unix:PATH`, `tcp:HOST:PORT` or a bare path.
+//! Where a QMP server is: `unix:PATH`, `tcp:HOST:PORT`, a bare path,
+//! `libvirt:DOMAIN[@URI]` (through libvirt's QMP bridge) or `pve:VMID`
+//! (Proxmox's socket for that VM).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,7 +10,73 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Unix(PathBuf),
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    /// A libvirt domain; `uri` is handed to libvirt unchanged (`None`:
+    /// `LIBVIRT_DEFAULT_URI`, else libvirt's default).
+    Libvirt {
+        domain: String,
+        uri: Option<String>,
+    },
+}
+
+/// Where Proxmox VE keeps its QMP sockets (`/var/run` links to `/run`).
+const PROXMOX_DIRS: &[&str] = &["/var/run/qemu-server", "/run/qemu-server"];
+
+/// Overrides the Proxmox run directory, for tests on hosts without Proxmox.
+pub const PROXMOX_DIR_ENV: &str = "QHMP_PVE_RUN_DIR";
+
+/// The directory `pve:VMID` points into.
+fn proxmox_dir() -> PathBuf {
+    std::env::var_os(PROXMOX_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(PROXMOX_DIRS[0]))
+}
+
+impl Target {
+    /// True for sockets that a daemon polls all the time (Proxmox's): a
+    /// client should not hold them between commands.
+    pub fn owned_by_others(&self) -> bool {
+        let Target::Unix(path) = self else {
+            return false;
+        };
+        let dir = proxmox_dir();
+        path.parent().is_some_and(|parent| {
+            parent == dir
+                || PROXMOX_DIRS
+                    .iter()
+                    .any(|d| parent == std::path::Path::new(d))
+        }) && path.extension().is_some_and(|e| e == "qmp")
+    }
+
+    /// Who probably holds a socket that accepts but never greets, and how
+    /// to share it.
+    pub fn busy_hint(&self) -> String {
+        let seen = match self {
+            Target::Unix(path) => super::holder::socket_holder(path),
+            _ => None,
+        };
+        let guess = match self {
+            Target::Libvirt { .. } => "libvirt's QMP bridge (another qhmp on this domain)",
+            t if t.owned_by_others() => "Proxmox's daemons (pvestatd, qmeventd) or `qm monitor`",
+            Target::Unix(p) if p.to_string_lossy().contains("/libvirt/") => {
+                "libvirtd (it keeps its domains' monitor sockets open)"
+            }
+            _ => "another QMP client (a second qhmp, a management daemon or a script)",
+        };
+        let holder = match &seen {
+            Some(process) => format!("held by {process}"),
+            None => format!("probably held by {guess}"),
+        };
+        format!(
+            "{self} is {holder}; QEMU serves one client per QMP socket. \
+             Share it with `qhmp proxy --upstream {self} --listen unix:PATH` and connect to PATH, \
+             or use --transient to hold it only while a command runs"
+        )
+    }
 }
 
 /// Why a target string could not be read.
@@ -26,7 +94,11 @@ pub enum TargetParseError {
     BadPort { target: String, port: String },
     #[error("'{0}': write an IPv6 host in brackets, e.g. tcp:[::1]:4444")]
     UnbracketedIpv6(String),
-    #[error("'{target}': unsupported scheme '{scheme}'; use unix:PATH or tcp:HOST:PORT")]
+    #[error("'{0}': expected libvirt:DOMAIN or libvirt:DOMAIN@URI")]
+    EmptyDomain(String),
+    #[error("'{0}': expected pve:VMID with a numeric VM id, e.g. pve:100")]
+    BadVmid(String),
+    #[error("'{target}': unsupported scheme '{scheme}'; use unix:PATH, tcp:HOST:PORT, libvirt:DOMAIN[@URI] or pve:VMID")]
     UnknownScheme { target: String, scheme: String },
 }
 
@@ -45,6 +117,26 @@ impl FromStr for Target {
         }
         if let Some(rest) = text.strip_prefix("tcp:") {
             return parse_tcp(text, rest);
+        }
+        if let Some(rest) = text.strip_prefix("libvirt:") {
+            // The domain ends at the first '@'; the URI keeps any of its own.
+            let (domain, uri) = match rest.split_once('@') {
+                Some((d, u)) => (d, Some(u)),
+                None => (rest, None),
+            };
+            if domain.is_empty() || uri.is_some_and(str::is_empty) {
+                return Err(TargetParseError::EmptyDomain(text.to_string()));
+            }
+            return Ok(Target::Libvirt {
+                domain: domain.to_string(),
+                uri: uri.map(str::to_string),
+            });
+        }
+        if let Some(vmid) = text.strip_prefix("pve:") {
+            if vmid.is_empty() || !vmid.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(TargetParseError::BadVmid(text.to_string()));
+            }
+            return Ok(Target::Unix(proxmox_dir().join(format!("{vmid}.qmp"))));
         }
         if let Some(scheme) = scheme_of(text) {
             return Err(TargetParseError::UnknownScheme {
@@ -105,6 +197,11 @@ impl fmt::Display for Target {
             Target::Unix(path) => write!(f, "unix:{}", path.display()),
             Target::Tcp { host, port } if host.contains(':') => write!(f, "tcp:[{host}]:{port}"),
             Target::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+            Target::Libvirt { domain, uri: None } => write!(f, "libvirt:{domain}"),
+            Target::Libvirt {
+                domain,
+                uri: Some(uri),
+            } => write!(f, "libvirt:{domain}@{uri}"),
         }
     }
 }
@@ -143,6 +240,35 @@ mod tests {
                 port: 4444
             })
         );
+    }
+
+    #[test]
+    fn libvirt_and_pve_forms() {
+        assert_eq!(
+            parse("libvirt:web1@qemu+ssh://root@host2/system"),
+            Ok(Target::Libvirt {
+                domain: "web1".into(),
+                uri: Some("qemu+ssh://root@host2/system".into())
+            })
+        );
+        assert_eq!(parse("libvirt:web1").unwrap().to_string(), "libvirt:web1");
+        assert!(matches!(
+            parse("libvirt:"),
+            Err(TargetParseError::EmptyDomain(_))
+        ));
+        assert!(matches!(
+            parse("libvirt:a@"),
+            Err(TargetParseError::EmptyDomain(_))
+        ));
+        assert!(matches!(parse("pve:1x"), Err(TargetParseError::BadVmid(_))));
+        // Without the test override the VM's socket is Proxmox's own path.
+        if std::env::var_os(PROXMOX_DIR_ENV).is_none() {
+            let t = parse("pve:100").unwrap();
+            assert_eq!(t, Target::Unix("/var/run/qemu-server/100.qmp".into()));
+            assert!(t.owned_by_others());
+            assert!(Target::Unix("/run/qemu-server/7.qmp".into()).owned_by_others());
+            assert!(!Target::Unix("/run/qemu/7.qmp".into()).owned_by_others());
+        }
     }
 
     #[test]
@@ -200,7 +326,8 @@ mod tests {
         let err = parse("telnet:localhost:4444").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "'telnet:localhost:4444': unsupported scheme 'telnet'; use unix:PATH or tcp:HOST:PORT"
+            "'telnet:localhost:4444': unsupported scheme 'telnet'; use unix:PATH, \
+             tcp:HOST:PORT, libvirt:DOMAIN[@URI] or pve:VMID"
         );
         let err = parse("tcp:h:x").unwrap_err();
         assert_eq!(

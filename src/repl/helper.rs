@@ -2,7 +2,7 @@
 //! name, and hiding what is typed at a password prompt.
 
 use super::completion::complete;
-use super::live::QemuValues;
+use super::completion::LiveSource;
 use crate::grammar::{Grammar, Profile};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -14,14 +14,14 @@ use std::borrow::Cow;
 pub struct MonitorHelper {
     pub grammar: &'static Grammar,
     pub profile: Profile,
-    pub live: QemuValues,
+    pub live: Box<dyn LiveSource>,
     files: FilenameCompleter,
     /// Set while reading a password: the line is drawn as blanks.
     pub masking: bool,
 }
 
 impl MonitorHelper {
-    pub fn new(grammar: &'static Grammar, profile: Profile, live: QemuValues) -> Self {
+    pub fn new(grammar: &'static Grammar, profile: Profile, live: Box<dyn LiveSource>) -> Self {
         MonitorHelper {
             grammar,
             profile,
@@ -72,7 +72,7 @@ impl Completer for MonitorHelper {
             return Ok((pos, Vec::new()));
         }
         let before = line.get(..pos).unwrap_or(line);
-        let done = complete(self.grammar, self.profile, &self.live, before);
+        let done = complete(self.grammar, self.profile, self.live.as_ref(), before);
         if done.filename {
             return self.files.complete(line, pos, ctx);
         }

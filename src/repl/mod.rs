@@ -5,11 +5,13 @@ mod client_commands;
 mod completion;
 mod helper;
 mod history;
+mod lines;
 mod live;
 mod watch;
 
 pub use completion::{complete, Completion, Live, LiveSource, SOURCES as COMPLETION_SOURCES};
 pub use history::{has_masked_secret, history_path, mask_secrets, MASK};
+pub use lines::{run_lines, LineRunner, LinesOptions};
 
 use crate::grammar::{Grammar, Profile};
 use crate::monitor::{Monitor, MonitorError};
@@ -33,6 +35,8 @@ pub struct ReplOptions {
     pub banner_note: Option<String>,
     /// Where to connect again when QEMU goes away (`None`: just leave).
     pub reconnect: Option<(Target, ClientConfig)>,
+    /// The libvirt domain this is, for the warning before the first change.
+    pub libvirt_domain: Option<String>,
 }
 
 type LineEditor = Editor<MonitorHelper, DefaultHistory>;
@@ -83,6 +87,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, monitor: Monitor, options: ReplOpt
         history,
         format: options.format,
         assume_yes: options.assume_yes,
+        libvirt_domain: options.libvirt_domain.clone(),
+        caution: crate::fleet::Caution::new(),
     };
     let note = options
         .banner_note
@@ -121,6 +127,8 @@ struct Session<'r> {
     history: Option<PathBuf>,
     format: Format,
     assume_yes: bool,
+    libvirt_domain: Option<String>,
+    caution: crate::fleet::Caution,
 }
 
 impl Session<'_> {
@@ -130,7 +138,7 @@ impl Session<'_> {
         editor.set_helper(Some(MonitorHelper::new(
             self.grammar,
             monitor.profile(),
-            live,
+            Box::new(live),
         )));
         let watch = Watch::start(monitor.client(), editor.create_external_printer().ok());
         loop {
@@ -163,6 +171,12 @@ impl Session<'_> {
                 Some(line) => line,
                 None => continue,
             };
+            if let Some(domain) = &self.libvirt_domain {
+                let domains = std::slice::from_ref(domain);
+                if let Some(warning) = self.caution.check(monitor, &line, domains) {
+                    eprintln!("{warning}");
+                }
+            }
             let quitting = is_quit(self.grammar, monitor.profile(), &line);
             if quitting {
                 if !self.assume_yes && !confirm_quit(editor) {

@@ -12,7 +12,10 @@ mod machine;
 mod migration;
 mod out;
 mod pci;
+mod rows;
 mod system;
+
+pub use rows::{render_rows, rows, Rows};
 
 use out::Out;
 use serde_json::Value;

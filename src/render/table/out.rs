@@ -105,6 +105,10 @@ impl Grid {
 pub(super) struct Out {
     style: TableStyle,
     text: String,
+    /// Set when the grids are wanted as data (see `rows.rs`), with the
+    /// heading each came under.
+    pub(super) captured: Option<Vec<(Option<String>, Grid)>>,
+    heading: Option<String>,
 }
 
 impl Out {
@@ -113,11 +117,14 @@ impl Out {
         Out {
             style: TableStyle { width, ..style },
             text: String::new(),
+            captured: None,
+            heading: None,
         }
     }
 
     /// A title for what follows, set off from what came before by a blank line.
     pub(super) fn heading(&mut self, title: &str) {
+        self.heading = Some(title.to_string());
         if !self.text.is_empty() {
             self.text.push('\n');
         }
@@ -135,6 +142,10 @@ impl Out {
     }
 
     pub(super) fn grid(&mut self, grid: &Grid) {
+        if let Some(captured) = &mut self.captured {
+            captured.push((self.heading.clone(), grid.clone()));
+            return;
+        }
         let text = self.lay_out(grid);
         self.text.push_str(&text);
         if !self.text.ends_with('\n') {

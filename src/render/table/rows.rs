@@ -1,0 +1,72 @@
+//! Tables as data: the grids a renderer would lay out, as plain text rows,
+//! for callers that combine the replies of many VMs into one table.
+
+use super::out::{Grid, Out, Text};
+use super::{fmt, section, TableStyle};
+use serde_json::Value;
+
+/// One grid's text, without its look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows {
+    /// The heading the grid came under, if any.
+    pub title: Option<String>,
+    /// Column names; empty for a key/value table.
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// A two-column table of names and values.
+    pub keyed: bool,
+}
+
+/// The grids `renderer` makes of successful `replies`; `None` when it has no
+/// table form or a reply is an error.
+pub fn rows(renderer: &str, replies: &[Value]) -> Option<Vec<Rows>> {
+    section(renderer, 0)?;
+    let mut out = Out::new(TableStyle {
+        width: 100,
+        fancy: false,
+    });
+    out.captured = Some(Vec::new());
+    for (index, reply) in replies.iter().enumerate() {
+        if fmt::as_error(reply).is_some() {
+            return None;
+        }
+        section(renderer, index)?(&mut out, reply);
+    }
+    let captured = out.captured.take().unwrap_or_default();
+    Some(
+        captured
+            .into_iter()
+            .map(|(title, grid)| Rows {
+                title,
+                header: grid.header.clone(),
+                rows: grid
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(|t| t.text.clone()).collect())
+                    .collect(),
+                keyed: grid.keyed,
+            })
+            .collect(),
+    )
+}
+
+/// Lays grids out as [`super::render`] would, each under its title.
+pub fn render_rows(grids: &[Rows], style: TableStyle) -> String {
+    let mut out = Out::new(style);
+    for grid in grids {
+        if let Some(title) = &grid.title {
+            out.heading(title);
+        }
+        let mut laid = if grid.keyed {
+            Grid::keyed()
+        } else {
+            let header: Vec<&str> = grid.header.iter().map(String::as_str).collect();
+            Grid::new(&header)
+        };
+        for row in &grid.rows {
+            laid.row(row.iter().map(|c| Text::from(c.as_str())).collect());
+        }
+        out.grid(&laid);
+    }
+    out.finish()
+}
