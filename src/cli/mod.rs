@@ -8,7 +8,7 @@ mod oneshot;
 mod proxy;
 mod train;
 
-use crate::output::{Exit, Format};
+use crate::output::Exit;
 pub use args::Cli;
 pub use events::EventFilter;
 
@@ -19,7 +19,7 @@ use std::io::IsTerminal;
 
 /// Runs qhmp with the process arguments; returns the exit status.
 pub fn main() -> Exit {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -47,7 +47,11 @@ pub fn main() -> Exit {
                 Err(exit) => exit,
             }
         }
-        None => session(&cli),
+        None => {
+            // Tables on a terminal, as --help says, for -c lines too.
+            cli.format = cli.format.or_else(|| Some(crate::output::default_format()));
+            session(&cli)
+        }
     }
 }
 
@@ -83,11 +87,7 @@ fn session(cli: &Cli) -> Exit {
     };
     if interactive {
         let options = crate::repl::ReplOptions {
-            format: cli.format.unwrap_or(if std::io::stdout().is_terminal() {
-                Format::Table
-            } else {
-                Format::Classic
-            }),
+            format: cli.format.unwrap_or_else(crate::output::default_format),
             assume_yes: cli.yes,
             banner_note: note,
             reconnect: reconnect_target(cli),

@@ -387,6 +387,17 @@ const PARAMETERS_10_0: &[(&str, Shape)] = &[
     ("direct-io", OptionalOnOff),
 ];
 
+/// The parameters in the order QEMU's `info migrate_parameters` prints
+/// them for `version` (the table form follows it too).
+pub fn parameter_order(version: &QemuVersion) -> impl Iterator<Item = &'static str> {
+    let table = if version.at_least(10, 0) {
+        PARAMETERS_10_0
+    } else {
+        PARAMETERS_7_2
+    };
+    table.iter().map(|(name, _)| *name)
+}
+
 /// `info migrate_parameters`; reply: query-migrate-parameters.
 fn parameters(ctx: &RenderContext, replies: &[Reply]) -> Result<String, RenderError> {
     const NAME: &str = "migrate_parameters";
