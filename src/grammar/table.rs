@@ -117,6 +117,9 @@ pub struct Entry {
     /// Where Tab finds values for an argument (`complete: id=device-ids`):
     /// a named live source, or fixed words separated by `|`.
     pub completions: Vec<(String, String)>,
+    /// What the command does that cannot be undone (`confirm: ends the
+    /// VM`): the prompt asks before running it, naming the VM.
+    pub confirm: Option<String>,
     pub location: Location,
 }
 
@@ -250,6 +253,7 @@ impl Grammar {
 /// Fields an entry may carry.
 const FIELDS: &[&str] = &[
     "versions", "args", "params", "help", "qmp", "render", "subtable", "errors", "complete",
+    "confirm",
 ];
 
 struct Builder {
@@ -468,6 +472,7 @@ impl Builder {
         let mut render = None;
         let mut subtable = None;
         let mut plain_errors = false;
+        let mut confirm = None;
         let mut completions = Vec::new();
         for f in &self.fields {
             let only_default = |what: &str| -> Result<(), GrammarError> {
@@ -524,6 +529,10 @@ impl Builder {
                 "render" => {
                     only_default("render")?;
                     render = Some(f.value.clone());
+                }
+                "confirm" => {
+                    only_default("confirm")?;
+                    confirm = Some(f.value.clone());
                 }
                 "subtable" => {
                     only_default("subtable")?;
@@ -588,6 +597,7 @@ impl Builder {
             subtable,
             plain_errors,
             completions,
+            confirm,
             location: self.location,
         })
     }

@@ -3,8 +3,10 @@
 //! Shared by the one-shot CLI and the interactive prompt, and below both.
 
 mod exit;
+mod suggest;
 
 pub use exit::Exit;
+pub use suggest::did_you_mean;
 
 use crate::monitor::Response;
 use crate::parse::ParseError;
@@ -64,6 +66,10 @@ pub fn report_parse_error(line: &str, error: &ParseError) {
     }
     if let Some(spelled) = &error.try_help {
         eprintln!("Try \"help {spelled}\" for more information");
+    }
+    let grammar = crate::grammar::Grammar::builtin().ok();
+    if let Some(hint) = grammar.and_then(|g| did_you_mean(g, &error.message)) {
+        eprintln!("{hint}");
     }
 }
 
