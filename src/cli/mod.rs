@@ -31,6 +31,10 @@ pub fn main() -> Exit {
         }
     };
     match &cli.subcommand {
+        Some(args::Sub::Completions(args)) => {
+            print!("{}", completions(&args.shell));
+            Exit::Success
+        }
         Some(args::Sub::Man) => {
             print!("{}", man::render());
             Exit::Success
@@ -53,6 +57,21 @@ pub fn main() -> Exit {
             session(&cli)
         }
     }
+}
+
+/// The completion script for `shell` (bash, zsh or fish), from the clap
+/// definition.
+pub fn completions(shell: &str) -> String {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        _ => Shell::Bash,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "qhmp", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
 }
 
 /// Commands from `-c` or standard input, or the interactive monitor.
