@@ -190,7 +190,8 @@ pub(super) fn vnc(out: &mut Out, reply: &Value) {
             "Websocket",
             "x509 dname / SASL user",
         ])
-        .right(&[1]);
+        .right(&[1])
+        .optional(&[4, 3]);
         for client in clients {
             grid.row(vec![
                 text(client, "host").into(),
