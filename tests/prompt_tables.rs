@@ -239,7 +239,7 @@ fn filtered_info_block_tables(fx: &Fixture) {
         .expect("disk0's node name")
         .to_string();
     let one_node = run(&format!("info block -n {node_name}"));
-    assert_eq!(rows(&one_node), [node_name.clone()], "{one_node}");
+    assert_eq!(rows(&one_node), [node_name], "{one_node}");
     let verbose = run("info block -v disk0");
     assert!(
         verbose.contains("Cluster size") && rows(&verbose) == ["disk0"],
