@@ -83,8 +83,19 @@ fn plain(width: u16) -> TableStyle {
     }
 }
 
+/// The fixture's table, as for the QEMU it was captured from (whose
+/// order `info migrate_parameters` follows).
 fn table(fixture: &Fixture, style: TableStyle) -> String {
-    render(&fixture.renderer, &fixture.replies, style)
+    let (major, minor) = fixture.version.split_once('.').unwrap_or(("10", "0"));
+    let context = qhmp::render::table::TableContext {
+        version: Some(qhmp::version::QemuVersion::new(
+            major.parse().unwrap_or(10),
+            minor.parse().unwrap_or(0),
+            0,
+        )),
+        ..Default::default()
+    };
+    qhmp::render::table::render_with(&fixture.renderer, &fixture.replies, &context, style)
         .unwrap_or_else(|| panic!("{} has no table form", fixture.renderer))
 }
 
