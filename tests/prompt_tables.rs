@@ -135,7 +135,43 @@ fn tables_on_a_live_qemu() {
     filtered_info_block_tables(&fx);
     if tmux_available() {
         every_qmp_backed_info_fits_80_and_uses_200_columns(&fx);
+        a_dumb_terminal_gets_plain_tables(&fx);
     }
+}
+
+/// `TERM=dumb` on a UTF-8 locale: ASCII borders and no escape sequences.
+fn a_dumb_terminal_gets_plain_tables(fx: &Fixture) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("tmux.conf"), "").expect("tmux.conf");
+    let script = format!(
+        "'{}' --connect '{}' -c 'info cpus'; echo '### done'; sleep 600",
+        env!("CARGO_BIN_EXE_qhmp"),
+        fx.spare_connect_arg()
+    );
+    let status = tmux(dir.path())
+        .args(["new-session", "-d", "-x", "100", "-y", "30", "-s", "dumb"])
+        .args(["env", "-u", "NO_COLOR", "LC_ALL=C.UTF-8", "TERM=dumb"])
+        .args(["sh", "-c", &script])
+        .status()
+        .expect("tmux runs");
+    assert!(status.success(), "tmux new-session failed");
+    let start = Instant::now();
+    let screen = loop {
+        // -e keeps colour escapes, so any colour would show.
+        let out = tmux(dir.path())
+            .args(["capture-pane", "-p", "-e", "-t", "dumb"])
+            .output()
+            .expect("tmux capture-pane");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("### done") {
+            break text;
+        }
+        assert!(start.elapsed() < DEADLINE, "qhmp did not finish:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = tmux(dir.path()).arg("kill-server").status();
+    assert!(screen.contains("| * 0 |"), "a table:\n{screen}");
+    assert!(screen.is_ascii() && !screen.contains('\x1b'), "{screen:?}");
 }
 
 fn every_qmp_backed_info_fits_80_and_uses_200_columns(fx: &Fixture) {
@@ -199,6 +235,21 @@ fn every_qmp_backed_info_fits_80_and_uses_200_columns(fx: &Fixture) {
                     assert!(text.contains(&format!("| {mib} MiB ")), "{native}\n{text}");
                 }
                 ("vnc", _) => assert!(text.contains("| Sub-auth "), "{text}"),
+                // QEMU's order, not the reply's hash order.
+                ("migrate_parameters", _) => {
+                    let native = fx.hmp("info migrate_parameters");
+                    let order: Vec<&str> = native
+                        .lines()
+                        .filter_map(|l| l.split_once(':').map(|(k, _)| k.trim()))
+                        .collect();
+                    let shown: Vec<&str> = text
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("| "))
+                        .filter_map(|l| l.split_whitespace().next())
+                        .filter(|k| order.contains(k))
+                        .collect();
+                    assert_eq!(shown, order, "{text}");
+                }
                 _ => {}
             }
         }
