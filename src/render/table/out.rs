@@ -229,13 +229,13 @@ impl Out {
     fn lay_out(&self, grid: &Grid) -> String {
         let tabular = !grid.keyed && !grid.header.is_empty();
         if !tabular {
-            return self.build(grid, false);
+            return self.build(grid);
         }
         let mut shown = grid.clone();
         let mut hidden = Vec::new();
         loop {
             if self.fits_on_lines(&shown) {
-                let mut text = self.build(&shown, false);
+                let mut text = self.build(&shown);
                 if !hidden.is_empty() {
                     let note = format!(
                         "Hidden at this width: {} (--format classic shows all)",
@@ -290,7 +290,7 @@ impl Out {
         records.join("\n")
     }
 
-    fn build(&self, grid: &Grid, separated: bool) -> String {
+    fn build(&self, grid: &Grid) -> String {
         // When the columns cannot all have their natural width, the cells
         // are wrapped here (at spaces, else after `/`, `-`, `,`) and
         // comfy-table is told the widths, so it never has to break text.
@@ -306,18 +306,10 @@ impl Out {
         table.force_no_tty();
         if self.style.fancy {
             table.enforce_styling();
-            table.load_preset(if separated {
-                comfy_table::presets::UTF8_FULL
-            } else {
-                comfy_table::presets::UTF8_FULL_CONDENSED
-            });
+            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
             table.apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
         } else {
-            table.load_preset(if separated {
-                comfy_table::presets::ASCII_FULL
-            } else {
-                comfy_table::presets::ASCII_FULL_CONDENSED
-            });
+            table.load_preset(comfy_table::presets::ASCII_FULL_CONDENSED);
         }
         table.set_content_arrangement(ContentArrangement::Dynamic);
         table.set_width(self.style.width);
