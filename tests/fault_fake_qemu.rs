@@ -86,7 +86,7 @@ fn cli_no_greeting_times_out_with_the_documented_message() {
     let run = one_shot(&fake.target(), &["info status"], dir.path());
     assert_connection_error(
         &run,
-        "no QMP greeting within 5s: the socket may be held by another QMP client",
+        "no QMP greeting within 5s: either this is not a QMP socket",
     );
     assert!(fake.requests(0).is_empty(), "{:?}", fake.requests(0));
 }

@@ -95,3 +95,36 @@ fn man_renders_the_page() {
     assert!(text.contains("EXIT STATUS"), "{text}");
     assert!(text.contains("block_resize"));
 }
+
+#[test]
+fn page_has_examples_environment_and_files() {
+    let page = committed();
+    for section in ["EXAMPLES", "ENVIRONMENT", "FILES"] {
+        assert!(page.contains(&format!("\n.SH {section}\n")), "{section}");
+    }
+    for variable in ["COLUMNS", "NO_COLOR", "TERM", "XDG_STATE_HOME"] {
+        assert!(page.contains(&format!(".B {variable}\n")), "{variable}");
+    }
+    assert!(page.contains("qhmp/history"), "the history path");
+}
+
+#[test]
+fn completion_scripts_for_bash_zsh_and_fish() {
+    for (shell, marker) in [
+        ("bash", "complete -F _qhmp"),
+        ("zsh", "#compdef qhmp"),
+        ("fish", "complete -c qhmp"),
+    ] {
+        let script = qhmp(&["completions", shell]);
+        assert!(script.contains(marker), "{shell}:\n{script}");
+        // Subcommands and options come from the same clap definition.
+        for word in ["proxy", "train", "connect", "dry-run"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let refused = Command::new(env!("CARGO_BIN_EXE_qhmp"))
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("qhmp runs");
+    assert_eq!(refused.status.code(), Some(2));
+}

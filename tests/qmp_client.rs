@@ -466,7 +466,7 @@ async fn missing_greeting_times_out_with_an_explanation() {
     let err = within(Client::from_stream(a, config)).await.unwrap_err();
     assert!(matches!(err, ClientError::NoGreeting { .. }), "{err:?}");
     assert!(
-        err.to_string().contains("held by another QMP client"),
+        err.to_string().contains("another QMP client holds it"),
         "{err}"
     );
 }

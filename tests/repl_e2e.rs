@@ -13,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The VM's `-name`, which confirmations quote.
+const VM_NAME: &str = "qhmp-e2e";
+
 /// Longest wait for anything to show up (the machine may be busy).
 const DEADLINE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
@@ -88,6 +91,7 @@ impl Rig {
         let qmp = |name: &str| format!("unix:{},server=on,wait=off", self.path(name).display());
         let child = Command::new(&self.qemu)
             .args(["-machine", "pc", "-S", "-nodefaults", "-display", "none"])
+            .args(["-name", VM_NAME])
             .args(["-drive", "if=ide,media=cdrom,index=2"])
             .args(["-qmp", &qmp("qmp.sock"), "-qmp", &qmp("side.sock")])
             .stdin(Stdio::null())
@@ -419,8 +423,10 @@ fn quit_asks_before_ending_the_vm() {
     rig.start_qhmp("s", "");
     rig.type_text("s", "quit");
     rig.press("s", "Enter");
-    wait_for_screen(&rig, "s", "the question", |s| {
-        s.contains("Really quit QEMU?")
+    wait_for_screen(&rig, "s", "the question naming the VM", |s| {
+        s.contains(&format!(
+            "'quit' on VM \"{VM_NAME}\" ends the VM. Go ahead? [y/N]"
+        ))
     });
     rig.type_text("s", "n");
     rig.press("s", "Enter");
@@ -429,7 +435,7 @@ fn quit_asks_before_ending_the_vm() {
     rig.type_text("s", "q");
     rig.press("s", "Enter");
     wait_for_screen(&rig, "s", "the question again", |s| {
-        s.matches("Really quit").count() == 2
+        s.matches("ends the VM. Go ahead?").count() == 2
     });
     rig.type_text("s", "y");
     rig.press("s", "Enter");
@@ -458,7 +464,7 @@ fn yes_skips_the_question_and_the_format_switches_on_the_fly() {
     rig.type_text("s", "quit");
     rig.press("s", "Enter");
     let screen = wait_for_screen(&rig, "s", "qhmp leaving", |s| s.contains("[exit 0]"));
-    assert!(!screen.contains("Really quit"), "{screen}");
+    assert!(!screen.contains("Go ahead?"), "{screen}");
     rig.wait_vm_exit();
 }
 
@@ -500,4 +506,96 @@ fn losing_qemu_is_said_at_once_and_ends_with_status_3() {
     rig.type_text("s", "n");
     rig.press("s", "Enter");
     wait_for_screen(&rig, "s", "qhmp leaving", |s| s.contains("[exit 3]"));
+}
+
+#[test]
+fn files_suggestions_confirmation_history_and_qmp_at_the_prompt() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(rig) = Rig::new() else { return };
+    std::fs::write(rig.path("disc-image.iso"), [0u8; 2048]).expect("an image file");
+    rig.start_qhmp("s", "");
+
+    // A file argument completes file names, as in QEMU's monitor.
+    let dir = rig.dir.path().display().to_string();
+    rig.type_text("s", &format!("change ide1-cd0 {dir}/disc-im"));
+    rig.press("s", "Tab");
+    wait_for_screen(
+        &rig,
+        "s",
+        "the file name completed",
+        shows_prompt_with(&format!("change ide1-cd0 {dir}/disc-image.iso")),
+    );
+    rig.press("s", "C-c");
+    wait_for_screen(&rig, "s", "an empty prompt", shows_prompt_with(""));
+
+    // Misspelt commands: QEMU's line, then a suggestion.
+    for (typed, suggestion) in [
+        ("ejct", "Did you mean \"eject\"?"),
+        ("info spcie", "Did you mean \"info spice\"?"),
+    ] {
+        rig.type_text("s", typed);
+        rig.press("s", "Enter");
+        let screen = wait_for_screen(&rig, "s", suggestion, |s| {
+            s.contains(suggestion) && prompt_line(s) == Some("(qemu)")
+        });
+        let unknown = screen.find(&format!("unknown command: '{typed}'"));
+        assert!(
+            unknown.is_some_and(|at| at < screen.rfind(suggestion).unwrap_or(0)),
+            "{screen}"
+        );
+    }
+
+    // A destructive command asks first, naming the VM; "n" sends nothing.
+    rig.type_text("s", "system_reset");
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "the confirmation", |s| {
+        s.contains(&format!(
+            "'system_reset' on VM \"{VM_NAME}\" resets the guest"
+        )) && s.trim_end().ends_with("[y/N]")
+    });
+    rig.type_text("s", "n");
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "the prompt again", shows_prompt_with(""));
+
+    // QMP at the prompt: a JSON request, and qmp-shell syntax typed from
+    // the schema (downtime-limit must reach QEMU as an integer).
+    rig.type_text("s", r#"{"execute": "query-name"}"#);
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "the pretty-printed reply", |s| {
+        s.contains(&format!("\"name\": \"{VM_NAME}\"")) && prompt_line(s) == Some("(qemu)")
+    });
+    rig.type_text("s", "\\qmp migrate-set-par");
+    rig.press("s", "Tab");
+    wait_for_screen(
+        &rig,
+        "s",
+        "the QMP command completed",
+        shows_prompt_with("\\qmp migrate-set-parameters"),
+    );
+    rig.type_text("s", " downtime-li");
+    rig.press("s", "Tab");
+    wait_for_screen(
+        &rig,
+        "s",
+        "the argument name completed",
+        shows_prompt_with("\\qmp migrate-set-parameters downtime-limit="),
+    );
+    rig.type_text("s", "456");
+    rig.press("s", "Enter");
+    wait_for_screen(&rig, "s", "the empty return", |s| {
+        s.contains("\"return\": {}") && prompt_line(s) == Some("(qemu)")
+    });
+    let params = rig.side(&["query-migrate-parameters"]);
+    assert_eq!(params[0]["return"]["downtime-limit"], 456, "{params:?}");
+
+    // `info history` numbers the lines as QEMU's monitor does.
+    rig.type_text("s", "info history");
+    rig.press("s", "Enter");
+    let screen = wait_for_screen(&rig, "s", "the history", |s| {
+        s.contains("'info history'") && prompt_line(s) == Some("(qemu)")
+    });
+    assert!(
+        screen.contains("\n0: 'ejct'\n1: 'info spcie'\n2: 'system_reset'\n"),
+        "{screen}"
+    );
 }

@@ -15,6 +15,7 @@ const SHARED: &[(&str, &str)] = &[
     ("connect", "--connect"),
     ("format", "--format"),
     ("reply_timeout", "--reply-timeout"),
+    ("transient", "--transient"),
 ];
 
 /// Options for the monitor itself (`-c`, `--dry-run`, `-y`): no subcommand
@@ -24,6 +25,7 @@ const MONITOR_ONLY: &[(&str, &str)] = &[
     ("dry_run", "--dry-run"),
     ("yes", "-y/--yes"),
     ("password_stdin", "--password-stdin"),
+    ("jobs", "--jobs"),
 ];
 
 /// Which shared options a subcommand uses, and why `--connect` does not

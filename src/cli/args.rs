@@ -50,7 +50,8 @@ pub struct Cli {
     #[arg(long)]
     pub password_stdin: bool,
 
-    /// Do not ask before commands that end the VM (quit).
+    /// Do not ask before commands that cannot be undone (quit, system_reset, loadvm, delvm,
+    /// drive_del, migrate, device_del).
     #[arg(short = 'y', long)]
     pub yes: bool,
 
@@ -72,9 +73,18 @@ pub enum Sub {
     Sim(SimArgs),
     /// Guided lessons on a simulated QEMU (lists them without a NAME).
     Train(TrainArgs),
+    /// Print a completion script for a shell (`qhmp completions bash > /etc/bash_completion.d/qhmp`).
+    Completions(CompletionsArgs),
     /// Print the man page (roff) generated from the grammar and these options.
     #[command(hide = true)]
     Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish.
+    #[arg(value_name = "SHELL", value_parser = ["bash", "zsh", "fish"])]
+    pub shell: String,
 }
 
 #[derive(Debug, clap::Args)]

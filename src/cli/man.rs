@@ -61,6 +61,12 @@ pub fn render() -> String {
     ] {
         let _ = writeln!(page, ".TP\n.B {code}\n{meaning}");
     }
+    section(&mut page, "ENVIRONMENT");
+    page.push_str(ENVIRONMENT);
+    section(&mut page, "FILES");
+    page.push_str(FILES);
+    section(&mut page, "EXAMPLES");
+    page.push_str(EXAMPLES);
     if let Ok(grammar) = Grammar::builtin() {
         commands_section(&mut page, grammar);
     }
@@ -104,6 +110,65 @@ fn options(page: &mut String, cmd: &clap::Command) {
     }
 }
 
+/// Variables qhmp reads.
+const ENVIRONMENT: &str = ".TP
+.B COLUMNS
+the width tables are laid out for; without it, the terminal's own width (100 when standard output is no terminal).
+.TP
+.B NO_COLOR
+when set and not empty, tables have no colour and ASCII borders.
+.TP
+.B TERM
+\\fBdumb\\fR gets plain tables (no colour, ASCII borders).
+.TP
+.B LC_ALL, LC_CTYPE, LANG
+the first one set decides the character set; unless it is UTF\\-8, tables use ASCII borders and no colour.
+.TP
+.B XDG_STATE_HOME
+where the prompt's history lives (see FILES).
+.TP
+.B XDG_CACHE_HOME
+where each QEMU version's QMP schema is cached (see FILES).
+.PP
+The test suite reads \\fBQHMP_QEMU_5\\fR, \\fBQHMP_QEMU_7\\fR, \\fBQHMP_QEMU_8\\fR, \\fBQHMP_QEMU_10\\fR and \\fBQHMP_QEMU_11\\fR (QEMU binaries to check against); qhmp itself reads no \\fBQHMP_\\fR variables.
+";
+
+/// Files qhmp keeps.
+const FILES: &str = ".TP
+.I $XDG_STATE_HOME/qhmp/history
+the prompt's history (default \\fI~/.local/state/qhmp/history\\fR), mode 0600 in a 0700 directory; passwords and secrets are masked before they are written.
+.TP
+.I $XDG_CACHE_HOME/qhmp/qmp\\-schema\\-VERSION.json
+the \\fBquery\\-qmp\\-schema\\fR of each QEMU version and package seen (default under \\fI~/.cache/qhmp\\fR), so typing values does not ask QEMU again.
+";
+
+/// A few complete command lines.
+const EXAMPLES: &str = ".TP
+.B qhmp \\-\\-connect unix:/run/qemu/vm1.qmp
+the \\fB(qemu)\\fR prompt on a running QEMU (started with \\fB\\-qmp unix:/run/qemu/vm1.qmp,server=on,wait=off\\fR).
+.TP
+.B qhmp \\-\\-connect unix:/run/qemu/vm1.qmp \\-c 'info block' \\-c 'eject \\-f ide1\\-cd0'
+two commands in order; a table on a terminal, QEMU's own text in a pipe.
+.TP
+.B qhmp \\-\\-connect tcp:127.0.0.1:4444 \\-\\-format json \\-c 'info status'
+the QMP return value as JSON, for scripts.
+.TP
+.B qhmp \\-\\-dry\\-run \\-c 'change ide1\\-cd0 /srv/iso/debian.iso'
+prints the QMP requests the line becomes, sending nothing.
+.TP
+.B qhmp proxy \\-\\-upstream unix:/run/qemu/vm1.qmp \\-\\-listen unix:/run/qemu/vm1.shared
+shares one QMP socket among many clients, answering \\fBhuman\\-monitor\\-command\\fR by translation.
+.TP
+.B qhmp events 'SPICE_*' \\-\\-connect unix:/run/qemu/vm1.qmp
+watches SPICE events, one line each.
+.TP
+.B qhmp train
+lists the lessons on the built\\-in simulated QEMU.
+.TP
+.B qhmp completions bash > /etc/bash_completion.d/qhmp
+installs shell completion (also \\fBzsh\\fR and \\fBfish\\fR).
+";
+
 /// How the `(qemu)` prompt behaves.
 const INTERACTIVE: &str = "Without \\fB\\-c\\fR and with a terminal on standard input, qhmp opens a \\fB(qemu)\\fR prompt.
 .TP
@@ -115,8 +180,11 @@ clears the line (or stops waiting for a command); \\fBCtrl\\-D\\fR leaves.
 .TP
 .B \\eformat classic|table|json
 switches the output format for the rest of the session.
+.TP
+.B \\eqmp COMMAND key=value ...
+runs a QMP command in qmp\\-shell's syntax, values typed from the connected QEMU's schema (Tab completes command and argument names); a line starting with \\fB{\\fR is sent as a QMP request as written. Replies are printed as indented JSON.
 .PP
-Events are printed above the prompt as they arrive. \\fBquit\\fR asks before ending the VM (unless \\fB\\-y\\fR). History is kept in \\fI$XDG_STATE_HOME/qhmp/history\\fR (mode 0600) with passwords and secrets masked. When QEMU goes away qhmp offers to reconnect; declining exits with status 3.
+Events are printed above the prompt as they arrive. A misspelt command gets a suggestion. \\fBinfo history\\fR lists the prompt's history. \\fBquit\\fR, \\fBsystem_reset\\fR, \\fBloadvm\\fR, \\fBdelvm\\fR, \\fBdrive_del\\fR, \\fBmigrate\\fR and \\fBdevice_del\\fR ask first, naming the VM (unless \\fB\\-y\\fR). History is kept in \\fI$XDG_STATE_HOME/qhmp/history\\fR (mode 0600) with passwords and secrets masked. When QEMU goes away qhmp offers to reconnect; declining exits with status 3.
 ";
 
 fn commands_section(page: &mut String, grammar: &Grammar) {

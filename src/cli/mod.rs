@@ -9,7 +9,7 @@ mod oneshot;
 mod proxy;
 mod train;
 
-use crate::output::{Exit, Format};
+use crate::output::Exit;
 pub use args::Cli;
 pub use events::EventFilter;
 
@@ -23,7 +23,7 @@ pub fn main() -> Exit {
     let parsed = Cli::command()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
-    let cli = match parsed {
+    let mut cli = match parsed {
         Ok((cli, matches)) => {
             if let Err(why) = applicable::check(&matches) {
                 eprintln!("qhmp: {why}");
@@ -41,6 +41,10 @@ pub fn main() -> Exit {
         }
     };
     match &cli.subcommand {
+        Some(args::Sub::Completions(args)) => {
+            print!("{}", completions(&args.shell));
+            Exit::Success
+        }
         Some(args::Sub::Man) => {
             print!("{}", man::render());
             Exit::Success
@@ -61,8 +65,27 @@ pub fn main() -> Exit {
                 Err(exit) => exit,
             }
         }
-        None => session(&cli),
+        None => {
+            // Tables on a terminal, as --help says, for -c lines too.
+            cli.format = cli.format.or_else(|| Some(crate::output::default_format()));
+            session(&cli)
+        }
     }
+}
+
+/// The completion script for `shell` (bash, zsh or fish), from the clap
+/// definition.
+pub fn completions(shell: &str) -> String {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        _ => Shell::Bash,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "qhmp", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
 }
 
 /// Commands from `-c` or standard input, or the interactive monitor.
@@ -101,11 +124,7 @@ fn session(cli: &Cli) -> Exit {
     };
     if interactive {
         let options = crate::repl::ReplOptions {
-            format: cli.format.unwrap_or(if std::io::stdout().is_terminal() {
-                Format::Table
-            } else {
-                Format::Classic
-            }),
+            format: cli.format.unwrap_or_else(crate::output::default_format),
             assume_yes: cli.yes,
             banner_note: note,
             reconnect: reconnect_target(cli),

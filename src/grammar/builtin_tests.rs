@@ -361,3 +361,31 @@ fn a_malformed_complete_field_names_the_spot() {
         }
     }
 }
+
+#[test]
+fn commands_that_cannot_be_undone_ask_first() {
+    let mut asking: Vec<&str> = commands()
+        .entries
+        .iter()
+        .filter(|e| e.confirm.as_deref().is_some_and(|c| !c.is_empty()))
+        .map(Entry::primary_name)
+        .collect();
+    asking.sort_unstable();
+    assert_eq!(
+        asking,
+        [
+            "delvm",
+            "device_del",
+            "drive_del",
+            "loadvm",
+            "migrate",
+            "quit",
+            "system_reset"
+        ]
+    );
+    let bad = Grammar::from_sources(&[(
+        "commands.hmp",
+        "[x]\nversions: 10.0\nhelp: h\nconfirm@7.2: no\nqmp: local\n",
+    )]);
+    assert!(bad.is_err(), "confirm is not per version");
+}

@@ -125,6 +125,9 @@ pub struct Entry {
     pub completions: Vec<(String, String)>,
     /// The managed equivalent on a libvirt domain (`libvirt: virsh suspend DOMAIN`).
     pub libvirt: Option<String>,
+    /// What the command does that cannot be undone (`confirm: ends the
+    /// VM`): the prompt asks before running it, naming the VM.
+    pub confirm: Option<String>,
     pub location: Location,
 }
 
@@ -259,6 +262,7 @@ impl Grammar {
 const FIELDS: &[&str] = &[
     "versions", "args", "params", "help", "qmp", "render", "subtable", "errors", "complete",
     "libvirt",
+    "confirm",
 ];
 
 struct Builder {
@@ -486,6 +490,7 @@ impl Builder {
         let mut subtable = None;
         let mut plain_errors = false;
         let mut hmp_errors = false;
+        let mut confirm = None;
         let mut completions = Vec::new();
         let mut libvirt = None;
         for f in &self.fields {
@@ -543,6 +548,10 @@ impl Builder {
                 "render" => {
                     only_default("render")?;
                     render = Some(f.value.clone());
+                }
+                "confirm" => {
+                    only_default("confirm")?;
+                    confirm = Some(f.value.clone());
                 }
                 "subtable" => {
                     only_default("subtable")?;
@@ -616,6 +625,7 @@ impl Builder {
             hmp_errors,
             completions,
             libvirt,
+            confirm,
             location: self.location,
         })
     }

@@ -95,6 +95,9 @@ pub struct Response {
     pub failed: bool,
     /// The QMP requests the line became, as sent (for teaching and logs).
     pub requests: Vec<Value>,
+    /// What the table renderers need besides the replies: the parsed
+    /// arguments (`info block -n data0`) and the monitor's current CPU.
+    pub table_context: crate::render::table::TableContext,
 }
 
 impl Response {
@@ -105,6 +108,7 @@ impl Response {
             renderer: None,
             failed: false,
             requests: Vec::new(),
+            table_context: Default::default(),
         }
     }
 
@@ -569,6 +573,11 @@ impl Monitor {
             renderer: renderer.map(str::to_string),
             failed,
             requests: Vec::new(),
+            table_context: crate::render::table::TableContext {
+                args: args.clone(),
+                current_cpu: self.current_cpu,
+                version: Some(self.facts.version.clone()),
+            },
         })
     }
 }

@@ -4,8 +4,10 @@
 
 mod exit;
 pub mod secrets;
+mod suggest;
 
 pub use exit::Exit;
+pub use suggest::did_you_mean;
 
 use crate::monitor::Response;
 use crate::parse::ParseError;
@@ -26,9 +28,12 @@ pub enum Format {
 pub fn print_response(response: &Response, format: Format) {
     let mut out = std::io::stdout().lock();
     let table = match (format, &response.renderer) {
-        (Format::Table, Some(name)) => {
-            crate::render::table::render(name, &response.replies, table_style())
-        }
+        (Format::Table, Some(name)) => crate::render::table::render_with(
+            name,
+            &response.replies,
+            &response.table_context,
+            table_style(),
+        ),
         _ => None,
     };
     if let Some(table) = table {
@@ -66,19 +71,90 @@ pub fn report_parse_error(line: &str, error: &ParseError) {
     if let Some(spelled) = &error.try_help {
         eprintln!("Try \"help {spelled}\" for more information");
     }
+    let grammar = crate::grammar::Grammar::builtin().ok();
+    if let Some(hint) = grammar.and_then(|g| did_you_mean(g, &error.message)) {
+        eprintln!("{hint}");
+    }
 }
 
-/// Table look for standard output: its width and whether it is a terminal
-/// that may show colour and box drawing.
+/// Table look for standard output: the terminal's width (`$COLUMNS` when
+/// set), and box drawing with colour only on a terminal that can show them.
 pub fn table_style() -> crate::render::table::TableStyle {
     let terminal = std::io::stdout().is_terminal();
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let env = |name: &str| std::env::var(name).ok();
     crate::render::table::TableStyle {
-        width,
-        fancy: terminal && !no_color,
+        width: terminal_width(env("COLUMNS").as_deref()),
+        fancy: terminal && plain_reasons(env).is_none(),
+    }
+}
+
+/// Columns of standard output: `$COLUMNS` when set, else the terminal's
+/// own width, else 100 (a pipe or a file).
+pub fn terminal_width(columns: Option<&str>) -> u16 {
+    columns
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &u16| c > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0))
+        .unwrap_or(100)
+}
+
+/// Why output must stay plain (no colour, ASCII borders), if it must:
+/// `NO_COLOR`, a `dumb` terminal, or a locale whose characters are not UTF-8.
+pub fn plain_reasons(env: impl Fn(&str) -> Option<String>) -> Option<&'static str> {
+    if env("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return Some("NO_COLOR");
+    }
+    if env("TERM").is_some_and(|t| t == "dumb") {
+        return Some("TERM=dumb");
+    }
+    // The first of these that is set decides the character set, as in C.
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|name| env(name).filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "C".into())
+        .to_ascii_lowercase();
+    if !(locale.contains("utf-8") || locale.contains("utf8")) {
+        return Some("a locale without UTF-8");
+    }
+    None
+}
+
+/// The format when none is asked for: tables on a terminal, QEMU's text
+/// for pipes and files.
+pub fn default_format() -> Format {
+    if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Classic
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn plain_for_no_color_dumb_terminals_and_non_utf8_locales() {
+        assert_eq!(plain_reasons(env(&[("LANG", "en_US.UTF-8")])), None);
+        assert_eq!(plain_reasons(env(&[("LC_ALL", "C.utf8")])), None);
+        assert!(plain_reasons(env(&[("LANG", "en_US.UTF-8"), ("TERM", "dumb")])).is_some());
+        assert!(plain_reasons(env(&[("LANG", "en_US.UTF-8"), ("NO_COLOR", "1")])).is_some());
+        assert!(plain_reasons(env(&[("LANG", "en_US.UTF-8"), ("LC_ALL", "C")])).is_some());
+        assert!(plain_reasons(env(&[])).is_some());
+    }
+
+    #[test]
+    fn columns_wins_when_set() {
+        assert_eq!(terminal_width(Some("80")), 80);
+        assert_eq!(terminal_width(Some(" 200 ")), 200);
     }
 }

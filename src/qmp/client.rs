@@ -131,7 +131,7 @@ impl Client {
                     tokio::time::timeout(limit, TcpStream::connect((host.as_str(), *port)))
                         .await
                         .map_err(|_| timed_out())?
-                        .map_err(|e| ClientError::connect(target, e))?;
+                        .map_err(|e| ClientError::connect_tcp(target, e))?;
                 // Requests are small and latency matters more than batching.
                 let _ = stream.set_nodelay(true);
                 Client::from_stream(stream, config).await
@@ -165,7 +165,8 @@ impl Client {
         .await
         .map_err(|_| ClientError::NoGreeting {
             timeout: config.greeting_timeout,
-        })??;
+        })?
+        .map_err(ClientError::not_qmp)?;
         let greeting = Greeting::parse(&first).map_err(ClientError::BadGreeting)?;
 
         let shared = Arc::new(Shared::new(

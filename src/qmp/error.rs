@@ -30,7 +30,8 @@ pub enum ClientError {
     Bridge(String),
     /// The connection was accepted but QEMU never greeted.
     #[error(
-        "no QMP greeting within {timeout:?}: the socket may be held by another QMP client \
+        "no QMP greeting within {timeout:?}: either this is not a QMP socket (something \
+         that stays silent, such as a chardev socket), or another QMP client holds it \
          (QEMU serves one client per QMP socket; a further connection is accepted by the \
          kernel but never greeted until the first one disconnects)"
     )]
@@ -92,6 +93,30 @@ impl ClientError {
         }
     }
 
+    /// A TCP connect failure: a refused port has no socket file to go stale.
+    pub fn connect_tcp(target: &impl std::fmt::Display, source: io::Error) -> ClientError {
+        let refused = source.kind() == io::ErrorKind::ConnectionRefused;
+        let mut error = ClientError::connect(target, source);
+        if let (true, ClientError::Connect { hint, .. }) = (refused, &mut error) {
+            *hint = "; nothing is listening on that port: is QEMU running with \
+                     -qmp tcp:HOST:PORT,server=on,wait=off, and are the host and port right?"
+                .to_string();
+        }
+        error
+    }
+
+    /// What went wrong reading the greeting: bytes that are no QMP JSON
+    /// mean the socket is something else (an HMP monitor, a serial port).
+    pub fn not_qmp(error: ClientError) -> ClientError {
+        match error {
+            ClientError::Decode(e) => ClientError::BadGreeting(format!(
+                "this is not a QMP socket ({e}); an HMP monitor (-monitor) or a chardev \
+                 socket talks text, QMP needs -qmp PATH,server=on or -mon mode=control"
+            )),
+            other => other,
+        }
+    }
+
     /// True for errors that end the connection (every later call fails with
     /// the same error); false for per-request ones such as a timeout.
     pub fn is_fatal(&self) -> bool {
@@ -116,5 +141,30 @@ fn cut_short(partial: &Option<String>) -> String {
 impl From<io::Error> for ClientError {
     fn from(e: io::Error) -> ClientError {
         ClientError::Io(Arc::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_port_is_not_called_a_stale_socket() {
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let tcp = ClientError::connect_tcp(&"tcp:127.0.0.1:1", refused()).to_string();
+        assert!(tcp.contains("nothing is listening on that port"), "{tcp}");
+        assert!(!tcp.contains("stale"), "{tcp}");
+        let unix = ClientError::connect(&"unix:/x", refused()).to_string();
+        assert!(unix.contains("stale socket"), "{unix}");
+    }
+
+    #[test]
+    fn text_instead_of_a_greeting_is_no_qmp_socket() {
+        let decode = DecodeError::NotAnObject {
+            excerpt: "QEMU 10.0.2 monitor".into(),
+        };
+        let error = ClientError::not_qmp(ClientError::Decode(decode)).to_string();
+        assert!(error.contains("this is not a QMP socket"), "{error}");
+        assert!(!error.contains("another QMP client"), "{error}");
     }
 }

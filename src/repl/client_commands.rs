@@ -16,6 +16,10 @@ const HELP: &str = "\
 qhmp commands (everything else goes to QEMU; 'help' lists QEMU's):
   \\format [classic|table|json]  show or switch the output format
   \\help                         this list
+  \\qmp COMMAND [key=value …]    a QMP command in qmp-shell's syntax (values typed
+                                from QEMU's schema; Tab completes names)
+  {\"execute\": …}                 a line starting with { is sent to QEMU as QMP
+  Replies to both are printed as indented JSON.
 Keys: Tab completes (twice lists), Up/Down and Ctrl-R search the history,
 Ctrl-C clears the line, Ctrl-D leaves.";
 

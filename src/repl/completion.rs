@@ -39,6 +39,10 @@ pub enum Live {
     QomPath(String),
     /// Property names of a QOM path.
     QomProperties(String),
+    /// Names of the QMP commands the connected QEMU offers (`\qmp NAME`).
+    QmpCommands,
+    /// Argument names of one QMP command, from its schema.
+    QmpArguments(String),
 }
 
 impl Live {
@@ -59,6 +63,8 @@ impl Live {
                 | Live::TraceEvents
                 | Live::LogItems
                 | Live::CpuIndexes
+                | Live::QmpCommands
+                | Live::QmpArguments(_)
         )
     }
 }
@@ -97,6 +103,10 @@ pub fn complete(
         candidates: Vec::new(),
         filename: false,
     };
+    if done.first().is_some_and(|w| w.starts_with('\\')) || word.starts_with('\\') {
+        out.candidates = client_command_words(&done, word, live);
+        return out;
+    }
     let Some(first) = done.first() else {
         out.candidates = command_names(grammar, profile, word);
         return out;
@@ -154,6 +164,26 @@ pub fn complete(
     out.filename = filename;
     out.candidates = values;
     out
+}
+
+/// qhmp's own commands, and for `\qmp` the QMP command, then `key=` names
+/// of its arguments not given yet.
+fn client_command_words(done: &[&str], word: &str, live: &dyn LiveSource) -> Vec<String> {
+    match done {
+        [] => names(["\\format", "\\help", "\\qmp"].iter(), word),
+        ["\\format"] => names(["classic", "json", "table"].iter(), word),
+        ["\\qmp"] => names(live.values(&Live::QmpCommands).iter(), word),
+        ["\\qmp", command, given @ ..] if !word.contains('=') => {
+            let keys: Vec<String> = live
+                .values(&Live::QmpArguments(command.to_string()))
+                .into_iter()
+                .filter(|k| !given.iter().any(|g| g.split('=').next() == Some(k)))
+                .map(|k| format!("{k}="))
+                .collect();
+            names(keys.iter(), word)
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Command names (every alias) starting with `prefix`.
@@ -270,7 +300,11 @@ fn values_for(
     live: &dyn LiveSource,
 ) -> (Vec<String>, bool) {
     if let Some(source) = entry.completion(&spec.name) {
-        return (from_source(source, positionals, word, live), false);
+        let values = from_source(source, positionals, word, live);
+        // A file argument whose source has nothing here (`change ide1-cd0
+        // /srv/…`, where only `vnc` has words) completes file names.
+        let filename = values.is_empty() && spec.kind == ArgKind::Filename;
+        return (values, filename);
     }
     let values = match spec.kind {
         ArgKind::BlockDevice => names(live.values(&Live::BlockDevices).iter(), word),

@@ -18,6 +18,8 @@ pub struct MonitorHelper {
     files: FilenameCompleter,
     /// Set while reading a password: the line is drawn as blanks.
     pub masking: bool,
+    /// No colour (NO_COLOR, TERM=dumb, a locale without UTF-8).
+    plain: bool,
 }
 
 impl MonitorHelper {
@@ -28,6 +30,7 @@ impl MonitorHelper {
             live,
             files: FilenameCompleter::new(),
             masking: false,
+            plain: crate::output::plain_reasons(|name| std::env::var(name).ok()).is_some(),
         }
     }
 
@@ -123,7 +126,11 @@ impl Highlighter for MonitorHelper {
     }
 
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
-        Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+        if self.plain {
+            Cow::Borrowed(hint)
+        } else {
+            Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+        }
     }
 
     fn highlight_char(&self, _line: &str, _pos: usize, kind: CmdKind) -> bool {

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// How long a completion may wait for QEMU before offering nothing.
 const LIVE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The schema is large; typing a `\qmp` line may wait for it a little longer.
+const SCHEMA_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct QemuValues {
     client: Client,
@@ -40,6 +42,16 @@ impl QemuValues {
             }
         }
         schema
+    }
+}
+
+impl QemuValues {
+    /// `query-qmp-schema` of the connected QEMU (`null` when it cannot be had).
+    pub fn qmp_schema(&self) -> Arc<Value> {
+        let fetch = self.schema();
+        self.handle
+            .block_on(async { tokio::time::timeout(SCHEMA_TIMEOUT, fetch).await.ok() })
+            .unwrap_or_else(|| Arc::new(Value::Null))
     }
 }
 
@@ -201,6 +213,8 @@ impl QemuValues {
                 &query(client, "qom-list", Some(json!({"path": path}))).await,
                 "name",
             ),
+            Live::QmpCommands => strings(&query(client, "query-commands", None).await, "name"),
+            Live::QmpArguments(command) => argument_names(&*self.schema().await, command),
         }
     }
 }
@@ -242,6 +256,26 @@ fn member_values(schema: &Value, command: &str, member: &str) -> Vec<String> {
             .collect(),
         None => Vec::new(),
     }
+}
+
+/// The members of a QMP command's argument type, from the schema.
+fn argument_names(schema: &Value, command: &str) -> Vec<String> {
+    let entries = schema.as_array().map(Vec::as_slice).unwrap_or_default();
+    let named = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+    };
+    named(command)
+        .and_then(|c| c.get("arg-type"))
+        .and_then(Value::as_str)
+        .and_then(named)
+        .and_then(|o| o.get("members"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 /// First words of the lines after the heading of `help log`.
@@ -338,6 +372,10 @@ mod tests {
         assert_eq!(values("direct-io"), ["on", "off"]);
         assert!(values("downtime-limit").is_empty());
         assert!(values("nosuch").is_empty());
+        assert_eq!(
+            argument_names(&schema, "migrate-set-parameters"),
+            ["mode", "direct-io", "downtime-limit"]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod helper;
 mod history;
 mod lines;
 mod live;
+mod qmp_line;
 mod watch;
 
 pub use completion::{complete, Completion, Live, LiveSource, SOURCES as COMPLETION_SOURCES};
@@ -29,7 +30,7 @@ use watch::Watch;
 /// Settings of one interactive session.
 pub struct ReplOptions {
     pub format: Format,
-    /// Skip the confirmation before `quit`.
+    /// Skip the confirmation before commands the grammar marks `confirm:`.
     pub assume_yes: bool,
     /// Said in the banner (e.g. "simulated").
     pub banner_note: Option<String>,
@@ -81,6 +82,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, monitor: Monitor, options: ReplOpt
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
+    let target = options
+        .reconnect
+        .as_ref()
+        .map(|(target, _)| target.to_string())
+        .unwrap_or_else(|| "the simulated QEMU".to_string());
     let mut session = Session {
         runtime,
         grammar,
@@ -89,6 +95,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, monitor: Monitor, options: ReplOpt
         assume_yes: options.assume_yes,
         libvirt_domain: options.libvirt_domain.clone(),
         caution: crate::fleet::Caution::new(),
+        target,
+        vm_label: String::new(),
     };
     let note = options
         .banner_note
@@ -129,6 +137,10 @@ struct Session<'r> {
     assume_yes: bool,
     libvirt_domain: Option<String>,
     caution: crate::fleet::Caution,
+    /// The connect target, naming the VM when it has no `-name`.
+    target: String,
+    /// How confirmations name the VM (`VM "web1"`, or the target).
+    vm_label: String,
 }
 
 impl Session<'_> {
@@ -141,6 +153,7 @@ impl Session<'_> {
             Box::new(live),
         )));
         let watch = Watch::start(monitor.client(), editor.create_external_printer().ok());
+        self.vm_label = self.vm_label(monitor);
         loop {
             if watch.take_gone() {
                 return Ending::Lost(lost_reason(monitor.client()));
@@ -156,6 +169,18 @@ impl Session<'_> {
                 continue;
             }
             self.remember(editor, &line);
+            if let Some(request) = qmp_line::parse(&line) {
+                if let Some(ending) = self.send_qmp(editor, monitor, request) {
+                    return ending;
+                }
+                continue;
+            }
+            if is_info_history(self.grammar, monitor.profile(), &line) {
+                for (index, entry) in editor.history().iter().enumerate() {
+                    println!("{index}: '{entry}'");
+                }
+                continue;
+            }
             if let Some(command) = ClientCommand::parse(&line) {
                 command.run(&mut self.format);
                 continue;
@@ -177,11 +202,17 @@ impl Session<'_> {
                     eprintln!("{warning}");
                 }
             }
-            let quitting = is_quit(self.grammar, monitor.profile(), &line);
-            if quitting {
-                if !self.assume_yes && !confirm_quit(editor) {
+            let entry = self.grammar.commands().lookup(
+                line.split_whitespace().next().unwrap_or_default(),
+                monitor.profile(),
+            );
+            if let Some(consequence) = entry.and_then(|e| e.confirm.as_deref()) {
+                if !self.assume_yes && !self.confirm(editor, &line, consequence) {
                     continue;
                 }
+            }
+            let quitting = entry.is_some_and(|e| e.primary_name() == "quit");
+            if quitting {
                 watch.expect_end();
             }
             let Some(outcome) = self.runtime.block_on(interruptible(monitor.execute(&line))) else {
@@ -238,6 +269,68 @@ impl Session<'_> {
         let password = read_secret(editor, "Password: ")?;
         let quoted = password.replace('\\', "\\\\").replace('"', "\\\"");
         Some(format!("{} \"{quoted}\"", line.trim_end()))
+    }
+
+    /// `VM "NAME"` from `query-name`, else the connect target.
+    fn vm_label(&self, monitor: &Monitor) -> String {
+        let reply = self
+            .runtime
+            .block_on(monitor.client().execute("query-name", None));
+        match reply {
+            Ok(Ok(v)) => match v.get("name").and_then(serde_json::Value::as_str) {
+                Some(name) => format!("VM \"{name}\""),
+                None => self.target.clone(),
+            },
+            _ => self.target.clone(),
+        }
+    }
+
+    /// Asks before a command the grammar marks `confirm:`, naming the VM
+    /// and what the command does.
+    fn confirm(&self, editor: &mut LineEditor, line: &str, consequence: &str) -> bool {
+        let question = format!(
+            "'{}' on {} {consequence}. Go ahead? [y/N] ",
+            line.trim(),
+            self.vm_label
+        );
+        let answer = editor.readline(&question);
+        matches!(answer, Ok(a) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+
+    /// Sends a QMP request typed at the prompt and prints the reply as
+    /// indented JSON. `Some` when the connection is gone.
+    fn send_qmp(
+        &self,
+        editor: &LineEditor,
+        monitor: &Monitor,
+        request: Result<qmp_line::QmpLine, String>,
+    ) -> Option<Ending> {
+        let request = match request {
+            Ok(r) => r,
+            Err(why) => {
+                eprintln!("qhmp: {why}");
+                return None;
+            }
+        };
+        let schema = match &request {
+            qmp_line::QmpLine::Shell { .. } => editor
+                .helper()
+                .map(|h| h.live.qmp_schema())
+                .map(|v| crate::translate::typing::Schema::from_introspection(&v))
+                .unwrap_or_default(),
+            qmp_line::QmpLine::Raw(_) => Default::default(),
+        };
+        let request = request.request(&schema);
+        let sent = self
+            .runtime
+            .block_on(interruptible(monitor.client().request_raw(request)));
+        match sent {
+            None => eprintln!("\nqhmp: interrupted; QEMU may still carry the command out"),
+            Some(Ok(reply)) => println!("{}", qmp_line::pretty(&reply)),
+            Some(Err(e)) if e.is_fatal() => return Some(Ending::Lost(e.to_string())),
+            Some(Err(e)) => eprintln!("qhmp: {e}"),
+        }
+        None
     }
 
     /// Asks until QEMU answers again or the user gives up.
@@ -305,17 +398,19 @@ fn ensure_private_dir(path: &Path) -> bool {
         .is_ok()
 }
 
-fn is_quit(grammar: &Grammar, profile: Profile, line: &str) -> bool {
-    let name = line.split_whitespace().next().unwrap_or_default();
-    grammar
-        .commands()
-        .lookup(name, profile)
-        .is_some_and(|e| e.primary_name() == "quit")
-}
-
-fn confirm_quit(editor: &mut LineEditor) -> bool {
-    let answer = editor.readline("Really quit QEMU? This ends the VM. [y/N] ");
-    matches!(answer, Ok(a) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+/// True for `info history` (QEMU lists its monitor's history; ours is the
+/// prompt's, which QEMU's QMP side cannot see).
+fn is_info_history(grammar: &Grammar, profile: Profile, line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let (Some(first), Some(second), None) = (words.next(), words.next(), words.next()) else {
+        return false;
+    };
+    let info = grammar.commands().lookup(first, profile);
+    let sub = info
+        .and_then(|e| e.subtable.as_deref())
+        .and_then(|t| grammar.table(t))
+        .and_then(|t| t.lookup(second, profile));
+    sub.is_some_and(|e| e.primary_name() == "history")
 }
 
 /// Reads a line without showing it and without adding it to the history.

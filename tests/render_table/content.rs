@@ -125,7 +125,7 @@ fn failed_calls_are_shown_plainly() {
     // The first of two calls failing still shows the second.
     let nodes = load("10.0", "block").replies[1].clone();
     let failed = json!({"error": {"class": "GenericError", "desc": "no devices today"}});
-    let text = render("block", &[failed, nodes], plain(100)).unwrap_or_default();
+    let text = block_table(&[failed, nodes], &[("device", "disk0-file")], 100);
     assert!(
         text.starts_with("Error: no devices today (GenericError)\n"),
         "{text}"
@@ -224,23 +224,91 @@ fn pci_shows_a_device_per_row() {
     }
 }
 
+/// `info block` with arguments: `("nodes", "")` is `-n`, `("verbose", "")`
+/// is `-v`, `("device", NAME)` names a drive or node.
+fn block_table(replies: &[Value], args: &[(&str, &str)], width: u16) -> String {
+    use qhmp::parse::{ArgValue, Args};
+    let mut parsed = Args::new();
+    for (key, value) in args {
+        let value = match *key {
+            "device" => ArgValue::Str(value.to_string()),
+            _ => ArgValue::Bool(true),
+        };
+        parsed.insert(*key, value);
+    }
+    let context = qhmp::render::table::TableContext {
+        args: parsed,
+        ..Default::default()
+    };
+    qhmp::render::table::render_with("block", replies, &context, plain(width)).unwrap_or_default()
+}
+
 #[test]
-fn block_shows_drives_and_nodes() {
+fn block_shows_drives_or_nodes_as_the_arguments_say() {
     for version in VERSIONS {
         let fixture = load(version, "block");
-        let text = table(&fixture, plain(200));
+        let drives: Vec<&str> = fixture.replies[0]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["device"].as_str())
+            .filter(|d| !d.is_empty())
+            .collect();
+        let nodes: Vec<&str> = fixture.replies[1]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["node-name"].as_str())
+            .collect();
+        assert!(!drives.is_empty() && nodes.len() >= 2, "{version}");
+        // Plain `info block`: every drive with its file, no node list.
+        let text = block_table(&fixture.replies, &[], 200);
         for drive in fixture.replies[0].as_array().into_iter().flatten() {
             if let Some(file) = drive["inserted"]["file"].as_str() {
                 assert!(text.contains(file), "{file}:\n{text}");
             }
         }
-        for node in fixture.replies[1].as_array().into_iter().flatten() {
-            let name = node["node-name"].as_str().unwrap_or("?");
-            assert!(text.contains(&format!("| {name} ")), "{name}:\n{text}");
+        assert!(!text.contains("Block nodes"), "{text}");
+        // `info block DRIVE`: that drive's row only.
+        let one = block_table(&fixture.replies, &[("device", drives[0])], 200);
+        let rows = |t: &str, name: &str| {
+            t.lines()
+                .filter(|l| l.starts_with(&format!("| {name} ")))
+                .count()
+        };
+        assert_eq!(rows(&one, drives[0]), 1, "{one}");
+        assert_eq!(
+            one.lines().filter(|l| l.starts_with("| ")).count(),
+            2,
+            "{one}"
+        );
+        // `-n`: every node, no drives; `-n NODE`: that node only.
+        let all_nodes = block_table(&fixture.replies, &[("nodes", "")], 200);
+        assert!(!all_nodes.contains("Block devices"), "{all_nodes}");
+        for name in &nodes {
+            assert_eq!(rows(&all_nodes, name), 1, "{name}:\n{all_nodes}");
         }
+        let node = block_table(
+            &fixture.replies,
+            &[("nodes", ""), ("device", nodes[0])],
+            200,
+        );
+        assert_eq!(
+            node.lines().filter(|l| l.starts_with("| ")).count(),
+            2,
+            "{node}"
+        );
+        // A name that is no drive: the node of that name, as QEMU does.
+        let by_node = block_table(&fixture.replies, &[("device", nodes[0])], 200);
         assert!(
-            text.contains("Block devices") && text.contains("Block nodes"),
-            "{text}"
+            by_node.contains("Block nodes") && rows(&by_node, nodes[0]) == 1,
+            "{by_node}"
+        );
+        // `-v` adds the image details.
+        let verbose = block_table(&fixture.replies, &[("verbose", "")], 200);
+        assert!(
+            verbose.contains("Cluster size") && !text.contains("Cluster size"),
+            "{verbose}"
         );
     }
 }

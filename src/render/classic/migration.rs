@@ -3,6 +3,8 @@
 mod grouped;
 mod parameters;
 
+pub use parameters::parameter_order;
+
 use super::lenient::{
     as_list, as_object, flag, float, has, int_ranges, list, member, number_i64, on_off, opt_text,
     reply_at, text, uint, C_NULL,

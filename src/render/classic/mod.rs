@@ -16,7 +16,7 @@ mod misc;
 mod pci;
 mod system;
 
-pub use migration::migrate_globals_from_hmp;
+pub use migration::{migrate_globals_from_hmp, parameter_order};
 
 use super::{RenderContext, RenderError, Reply};
 use crate::parse::Args;

@@ -1,51 +1,107 @@
 //! `info block`, `info blockstats` and `info block-jobs`.
 
-use super::fmt::{field, flag, int, list, size, size_of, status, text, text_or_dash, NONE};
+use super::fmt::{
+    as_error, duration, field, flag, int, list, size, size_of, status, text, text_or_dash, NONE,
+};
 use super::out::{Grid, Out, Text, Tone};
 use serde_json::Value;
 
-/// `query-block`: one row per drive.
-pub(super) fn devices(out: &mut Out, reply: &Value) {
-    let Some(devices) = list(out, reply) else {
-        return;
-    };
-    out.heading("Block devices");
-    if devices.is_empty() {
-        out.note("No block devices.");
+/// `info block [-n] [-v] [device]`; replies: query-block, then (with `-n`
+/// or a device name) query-named-block-nodes. Filters as QEMU does: `-n`
+/// lists nodes only; a name picks that drive, else the node of that name.
+pub(super) fn info_block(out: &mut Out, replies: &[Value]) {
+    let args = out.context().args.clone();
+    let device = args.str("device");
+    let verbose = args.flag("verbose");
+    let nodes_only = args.flag("nodes");
+    let mut found = false;
+    if !nodes_only {
+        match replies.first().map(|r| (as_error(r), r)) {
+            Some((Some((class, desc)), _)) => out.error(&class, &desc),
+            Some((None, reply)) => found = devices(out, reply, device, verbose),
+            None => {}
+        }
+    }
+    if !(nodes_only || (device.is_some() && !found)) {
         return;
     }
-    let mut grid = Grid::new(&[
+    match replies.get(1).map(|r| (as_error(r), r)) {
+        Some((Some((class, desc)), _)) => out.error(&class, &desc),
+        Some((None, reply)) => nodes(out, reply, device, verbose),
+        None => {}
+    }
+}
+
+/// `query-block`: one row per drive (only `device` when given); true when
+/// a row was written.
+fn devices(out: &mut Out, reply: &Value, device: Option<&str>, verbose: bool) -> bool {
+    let Some(devices) = list(out, reply) else {
+        return false;
+    };
+    let chosen: Vec<&Value> = devices
+        .iter()
+        .filter(|d| device.is_none_or(|name| field(d, "device").as_deref() == Some(name)))
+        .collect();
+    if device.is_some() && chosen.is_empty() {
+        return false;
+    }
+    out.heading("Block devices");
+    if chosen.is_empty() {
+        out.note("No block devices.");
+        return false;
+    }
+    let mut header = vec![
         "Device",
-        "Node",
-        "Attached to",
-        "Medium (format)",
+        "Medium",
+        "Format",
         "Size",
         "Mode",
         "Status",
-    ]);
-    for device in devices {
-        let (node, medium, virtual_size, mode) = match device.get("inserted") {
-            Some(node) => (
-                text(node, "node-name"),
-                file_with_backing(node, Some(text(node, "drv"))),
-                node.get("image")
-                    .map(|i| size_of(i, "virtual-size"))
-                    .unwrap_or_else(|| NONE.into()),
-                mode(node),
-            ),
-            None => (NONE.into(), "(no medium)".into(), NONE.into(), NONE.into()),
+        "Attached to",
+        "Node",
+        "Backing file",
+    ];
+    if verbose {
+        header.extend(["On disk", "Cluster size"]);
+    }
+    let optional: &[usize] = if verbose { &[] } else { &[7, 8, 6, 2, 4] };
+    let mut grid = Grid::new(&header).right(&[3]).optional(optional);
+    for device in chosen {
+        let inserted = device.get("inserted");
+        let node = inserted.unwrap_or(&Value::Null);
+        let image = node.get("image").unwrap_or(&Value::Null);
+        let mut row: Vec<Text> = match inserted {
+            Some(node) => vec![
+                text_or_dash(device, "device").into(),
+                text(node, "file").into(),
+                text(node, "drv").into(),
+                size_of(image, "virtual-size").into(),
+                mode(node).into(),
+                device_status(device),
+                attached_to(device).into(),
+                text(node, "node-name").into(),
+                text_or_dash(node, "backing_file").into(),
+            ],
+            None => vec![
+                text_or_dash(device, "device").into(),
+                Text::toned("(no medium)", Tone::Dim),
+                NONE.into(),
+                NONE.into(),
+                NONE.into(),
+                device_status(device),
+                attached_to(device).into(),
+                NONE.into(),
+                NONE.into(),
+            ],
         };
-        grid.row(vec![
-            text_or_dash(device, "device").into(),
-            node.into(),
-            attached_to(device).into(),
-            medium.into(),
-            virtual_size.into(),
-            mode.into(),
-            device_status(device),
-        ]);
+        if verbose {
+            row.push(size_of(image, "actual-size").into());
+            row.push(size_of(image, "cluster-size").into());
+        }
+        grid.row(row);
     }
     out.grid(&grid);
+    true
 }
 
 /// The guest device a drive is attached to: its id for devices the user
@@ -62,43 +118,55 @@ fn attached_to(device: &Value) -> String {
     }
 }
 
-/// `query-named-block-nodes`: one row per node of the graph.
-pub(super) fn nodes(out: &mut Out, reply: &Value) {
+/// `query-named-block-nodes`: one row per node of the graph (only `name`
+/// when given).
+fn nodes(out: &mut Out, reply: &Value, name: Option<&str>, verbose: bool) {
     let Some(nodes) = list(out, reply) else {
         return;
     };
+    let chosen: Vec<&Value> = nodes
+        .iter()
+        .filter(|n| name.is_none_or(|name| field(n, "node-name").as_deref() == Some(name)))
+        .collect();
     out.heading("Block nodes");
-    if nodes.is_empty() {
-        out.note("No named block nodes.");
+    if chosen.is_empty() {
+        out.note(match name {
+            Some(_) => "No block device or node of that name.",
+            None => "No named block nodes.",
+        });
         return;
     }
-    let mut grid =
-        Grid::new(&["Node", "Driver", "File", "Virtual size", "On disk", "Mode"]).right(&[3, 4]);
-    for node in nodes {
+    let mut header = vec![
+        "Node",
+        "Driver",
+        "File",
+        "Virtual size",
+        "On disk",
+        "Mode",
+        "Backing file",
+    ];
+    if verbose {
+        header.push("Cluster size");
+    }
+    let optional: &[usize] = if verbose { &[] } else { &[6, 4] };
+    let mut grid = Grid::new(&header).right(&[3, 4]).optional(optional);
+    for node in chosen {
         let image = node.get("image").unwrap_or(&Value::Null);
-        grid.row(vec![
+        let mut row: Vec<Text> = vec![
             text(node, "node-name").into(),
             text(node, "drv").into(),
-            file_with_backing(node, None).into(),
+            text(node, "file").into(),
             size_of(image, "virtual-size").into(),
             size_of(image, "actual-size").into(),
             mode(node).into(),
-        ]);
+            text_or_dash(node, "backing_file").into(),
+        ];
+        if verbose {
+            row.push(size_of(image, "cluster-size").into());
+        }
+        grid.row(row);
     }
     out.grid(&grid);
-}
-
-/// The image file (with its format, when given), and the backing file
-/// below it if any.
-fn file_with_backing(node: &Value, format: Option<String>) -> String {
-    let mut file = text(node, "file");
-    if let Some(format) = format {
-        file.push_str(&format!(" ({format})"));
-    }
-    if let Some(backing) = field(node, "backing_file") {
-        file.push_str(&format!("\nbacking: {backing}"));
-    }
-    file
 }
 
 /// `rw`/`ro` and the cache mode (`writeback`, `writethrough`, `direct`, `no-flush`).
@@ -165,74 +233,79 @@ fn device_status(device: &Value) -> Text {
     Text::toned(parts.join(", "), tone)
 }
 
-/// `query-blockstats`: I/O counters per device, with the nodes below it.
+/// `query-blockstats`: I/O counters per drive (node-level entries, which
+/// HMP leaves out too, are skipped).
 pub(super) fn stats(out: &mut Out, reply: &Value) {
     let Some(entries) = list(out, reply) else {
         return;
     };
     out.heading("Block I/O statistics");
-    if entries.is_empty() {
+    let drives: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e.get("device").is_some())
+        .collect();
+    if drives.is_empty() {
         out.note("No block devices.");
         return;
     }
     let mut grid = Grid::new(&[
         "Device",
-        "Node",
-        "Read ops",
+        "Reads",
         "Read bytes",
-        "Write ops",
-        "Write bytes",
-        "Flush ops",
-        "Failed ops",
-        "Invalid ops",
+        "Writes",
+        "Written bytes",
+        "Flushes",
+        "Idle for",
+        "Read time",
+        "Write time",
+        "Flush time",
+        "Reads merged",
+        "Writes merged",
+        "Failed",
+        "Invalid",
+        "Node",
     ])
-    .right(&[2, 3, 4, 5, 6, 7, 8]);
-    for entry in entries {
-        stats_rows(&mut grid, entry, text_or_dash(entry, "device"), "");
+    .right(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
+    .optional(&[14, 13, 12, 11, 10, 9, 8, 7]);
+    for entry in drives {
+        let stats = entry.get("stats").unwrap_or(&Value::Null);
+        let count = |key: &str| int(stats, key).unwrap_or(0);
+        let sum = |kind: &str| {
+            ["rd", "wr", "flush", "unmap"]
+                .iter()
+                .map(|op| count(&format!("{kind}_{op}_operations")))
+                .sum::<i64>()
+        };
+        let (failed, invalid) = (sum("failed"), sum("invalid"));
+        let device = field(entry, "device")
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| text_or_dash(entry, "node-name"));
+        let idle = int(stats, "idle_time_ns").map_or_else(|| NONE.into(), duration);
+        grid.row(vec![
+            device.into(),
+            count("rd_operations").to_string().into(),
+            size(count("rd_bytes")).into(),
+            count("wr_operations").to_string().into(),
+            size(count("wr_bytes")).into(),
+            count("flush_operations").to_string().into(),
+            idle.into(),
+            duration(count("rd_total_time_ns")).into(),
+            duration(count("wr_total_time_ns")).into(),
+            duration(count("flush_total_time_ns")).into(),
+            count("rd_merged").to_string().into(),
+            count("wr_merged").to_string().into(),
+            Text::toned(
+                failed.to_string(),
+                if failed > 0 { Tone::Bad } else { Tone::Plain },
+            ),
+            Text::toned(
+                invalid.to_string(),
+                if invalid > 0 { Tone::Warn } else { Tone::Plain },
+            ),
+            text_or_dash(entry, "node-name").into(),
+        ]);
     }
     out.grid(&grid);
-}
-
-/// A row for `entry`, then rows for its `parent` (file) and `backing` nodes.
-fn stats_rows(grid: &mut Grid, entry: &Value, device: String, relation: &str) {
-    let stats = entry.get("stats").unwrap_or(&Value::Null);
-    let node = text_or_dash(entry, "node-name");
-    let node = if relation.is_empty() {
-        node
-    } else {
-        format!("{relation}: {node}")
-    };
-    let count = |key: &str| int(stats, key).unwrap_or(0);
-    let failed = count("failed_rd_operations")
-        + count("failed_wr_operations")
-        + count("failed_flush_operations")
-        + count("failed_unmap_operations");
-    let invalid = count("invalid_rd_operations")
-        + count("invalid_wr_operations")
-        + count("invalid_flush_operations")
-        + count("invalid_unmap_operations");
-    grid.row(vec![
-        device.into(),
-        node.into(),
-        count("rd_operations").to_string().into(),
-        size(count("rd_bytes")).into(),
-        count("wr_operations").to_string().into(),
-        size(count("wr_bytes")).into(),
-        count("flush_operations").to_string().into(),
-        Text::toned(
-            failed.to_string(),
-            if failed > 0 { Tone::Bad } else { Tone::Plain },
-        ),
-        Text::toned(
-            invalid.to_string(),
-            if invalid > 0 { Tone::Warn } else { Tone::Plain },
-        ),
-    ]);
-    for (key, relation) in [("parent", "file"), ("backing", "backing")] {
-        if let Some(child) = entry.get(key) {
-            stats_rows(grid, child, String::new(), relation);
-        }
-    }
 }
 
 /// `query-block-jobs`: one row per running job.
@@ -243,7 +316,8 @@ pub(super) fn jobs(out: &mut Out, reply: &Value) {
         out.note("No active block jobs.");
         return;
     }
-    let mut grid = Grid::new(&["Job", "Type", "Status", "Progress", "Speed limit", "Notes"]);
+    let mut grid =
+        Grid::new(&["Job", "Type", "Status", "Progress", "Speed limit", "Notes"]).optional(&[5, 4]);
     for job in jobs {
         let progress = match (int(job, "offset"), int(job, "len")) {
             (Some(done), Some(total)) if total > 0 => {

@@ -148,7 +148,12 @@ pub(super) fn vnc(out: &mut Out, reply: &Value) {
             "Display",
             field(server, "display").unwrap_or_else(|| "(default console)".into()),
         );
-        facts.pair("Auth", auth.clone());
+        facts.pair("Auth", text(server, "auth"));
+        // QEMU always says the VeNCrypt sub-type, `none` included.
+        facts.pair(
+            "Sub-auth",
+            field(server, "vencrypt").unwrap_or_else(|| "none".into()),
+        );
         let sockets = server
             .get("server")
             .and_then(Value::as_array)
@@ -185,7 +190,8 @@ pub(super) fn vnc(out: &mut Out, reply: &Value) {
             "Websocket",
             "x509 dname / SASL user",
         ])
-        .right(&[1]);
+        .right(&[1])
+        .optional(&[4, 3]);
         for client in clients {
             grid.row(vec![
                 text(client, "host").into(),
@@ -238,6 +244,6 @@ fn identity(client: &Value) -> String {
     if parts.is_empty() {
         NONE.into()
     } else {
-        parts.join("\n")
+        parts.join(", ")
     }
 }

@@ -54,18 +54,29 @@ pub(super) fn yes_no(v: &Value, key: &str) -> Text {
     }
 }
 
-/// A byte count in binary units: exact when it divides evenly, else one decimal.
+/// A byte count in binary units: exact in the largest unit that divides it
+/// (1280 MiB, not 1.2 GiB) while that takes at most five digits, else one
+/// decimal in the largest unit.
 pub(super) fn size(bytes: i64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let magnitude = bytes.unsigned_abs();
+    let sign = if bytes < 0 { "-" } else { "" };
+    if magnitude == 0 {
+        return format!("0{NBSP}B");
+    }
+    let exact = (0..UNITS.len())
+        .rev()
+        .find(|&unit| magnitude.is_multiple_of(1u64 << (10 * unit)));
+    if let Some(unit) = exact.filter(|&u| magnitude >> (10 * u) < 100_000) {
+        return format!("{sign}{}{NBSP}{}", magnitude >> (10 * unit), UNITS[unit]);
+    }
     let mut unit = 0;
-    let mut whole = bytes.unsigned_abs();
+    let mut whole = magnitude;
     while whole >= 1024 && unit + 1 < UNITS.len() {
         whole /= 1024;
         unit += 1;
     }
-    let sign = if bytes < 0 { "-" } else { "" };
     let scale = 1u64 << (10 * unit);
-    let magnitude = bytes.unsigned_abs();
     if magnitude.is_multiple_of(scale) {
         format!("{sign}{}{NBSP}{}", magnitude / scale, UNITS[unit])
     } else {
@@ -75,6 +86,19 @@ pub(super) fn size(bytes: i64) -> String {
             magnitude as f64 / scale as f64,
             UNITS[unit]
         )
+    }
+}
+
+/// A duration in nanoseconds, in the largest unit that keeps it readable
+/// (`0 ns`, `850 ns`, `12.3 µs`, `4.5 ms`, `2.0 s`).
+pub(super) fn duration(ns: i64) -> String {
+    let n = ns.unsigned_abs() as f64;
+    let sign = if ns < 0 { "-" } else { "" };
+    match ns.unsigned_abs() {
+        0..1_000 => format!("{ns}{NBSP}ns"),
+        1_000..1_000_000 => format!("{sign}{:.1}{NBSP}µs", n / 1e3),
+        1_000_000..1_000_000_000 => format!("{sign}{:.1}{NBSP}ms", n / 1e6),
+        _ => format!("{sign}{:.1}{NBSP}s", n / 1e9),
     }
 }
 
@@ -211,9 +235,15 @@ mod tests {
         assert_eq!(shown(1023), "1023 B");
         assert_eq!(shown(64 << 20), "64 MiB");
         assert_eq!(shown(200704), "196 KiB");
-        assert_eq!(shown(1536), "1.5 KiB");
+        assert_eq!(shown(1536), "1536 B");
+        assert_eq!(shown(1_000_000_000), "953.7 MiB");
         assert_eq!(shown(-1), "-1 B");
         assert_eq!(shown(i64::MIN), "-8 EiB");
+        assert_eq!(shown(1280 << 20), "1280 MiB");
+        assert_eq!(shown(3 << 30), "3 GiB");
+        assert_eq!(shown(123_456_789), "117.7 MiB");
+        assert_eq!(duration(0).replace(NBSP, " "), "0 ns");
+        assert_eq!(duration(4_500_000).replace(NBSP, " "), "4.5 ms");
     }
 
     #[test]

@@ -73,15 +73,11 @@ pub(super) fn readable_width(widths: &[usize]) -> usize {
     1 + widths.iter().map(|w| w + 3).sum::<usize>()
 }
 
-/// Content widths for the columns when they cannot all have their natural
-/// width: the widest columns are capped (never below their minimum) at the
-/// largest cap that fits, so narrow columns keep their text on one line and
-/// only the long texts wrap. `None` when everything fits as it is, or when
-/// not even the minimums do.
-pub(super) fn column_widths(grid: &Grid, width: usize) -> Option<Vec<usize>> {
-    let minimums = column_minimums(grid);
+/// Per column, the width of its longest line (header included).
+pub(super) fn natural_widths(grid: &Grid) -> Vec<usize> {
     let widest_line = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-    let natural: Vec<usize> = (0..minimums.len())
+    let columns = column_minimums(grid).len();
+    (0..columns)
         .map(|column| {
             let header = grid.header.get(column).map(|h| widest_line(h)).unwrap_or(0);
             let cells = grid
@@ -91,7 +87,17 @@ pub(super) fn column_widths(grid: &Grid, width: usize) -> Option<Vec<usize>> {
                 .map(|cell| widest_line(&cell.text));
             cells.chain([header]).max().unwrap_or(0).max(1)
         })
-        .collect();
+        .collect()
+}
+
+/// Content widths for the columns when they cannot all have their natural
+/// width: the widest columns are capped (never below their minimum) at the
+/// largest cap that fits, so narrow columns keep their text on one line and
+/// only the long texts wrap. `None` when everything fits as it is, or when
+/// not even the minimums do.
+pub(super) fn column_widths(grid: &Grid, width: usize) -> Option<Vec<usize>> {
+    let minimums = column_minimums(grid);
+    let natural = natural_widths(grid);
     let available = width.checked_sub(readable_width(&vec![0; minimums.len()]))?;
     if natural.iter().sum::<usize>() <= available {
         return None;

@@ -1,7 +1,7 @@
 //! The machine's CPUs, memory, I/O threads, pointing devices and TPMs.
 
 use super::fmt::{
-    field, flag, hex, list, scalar, set_flags, size_of, text, text_or_dash, topology, NONE,
+    field, flag, hex, list, scalar, set_flags, size_of, text, text_or_dash, topology, NBSP, NONE,
 };
 use super::out::{Grid, Out, Text, Tone};
 use serde_json::Value;
@@ -14,17 +14,26 @@ pub(super) fn cpus(out: &mut Out, reply: &Value) {
         out.note("No CPUs.");
         return;
     }
-    let mut grid =
-        Grid::new(&["CPU", "Thread id", "Target", "Topology", "QOM path"]).right(&[0, 1]);
+    // `*` marks the monitor's current CPU, as in QEMU's text.
+    let current = out.context().current_cpu.unwrap_or(0);
+    let mut grid = Grid::new(&["CPU", "Thread id", "Topology", "Target", "QOM path"])
+        .right(&[0, 1])
+        .optional(&[4, 3]);
     for cpu in cpus {
+        let index = text(cpu, "cpu-index");
+        let marked = if super::fmt::int(cpu, "cpu-index") == Some(current) {
+            Text::toned(format!("*{NBSP}{index}"), Tone::Good)
+        } else {
+            index.into()
+        };
         let target = field(cpu, "target")
             .or_else(|| field(cpu, "arch"))
             .unwrap_or_else(|| NONE.into());
         grid.row(vec![
-            text(cpu, "cpu-index").into(),
+            marked,
             text(cpu, "thread-id").into(),
-            target.into(),
             topology(cpu.get("props")).into(),
+            target.into(),
             text(cpu, "qom-path").into(),
         ]);
     }
@@ -41,7 +50,9 @@ pub(super) fn hotpluggable_cpus(out: &mut Out, reply: &Value) {
         out.note("This machine has no hotpluggable CPU slots.");
         return;
     }
-    let mut grid = Grid::new(&["Type", "Topology", "vCPUs", "Plugged in as"]).right(&[2]);
+    let mut grid = Grid::new(&["Type", "Topology", "vCPUs", "Plugged in as"])
+        .right(&[2])
+        .optional(&[0]);
     for slot in slots {
         let plugged = match field(slot, "qom-path") {
             Some(path) => Text::from(path),
@@ -75,7 +86,8 @@ pub(super) fn iothreads(out: &mut Out, reply: &Value) {
         "Poll shrink",
         "AIO max batch",
     ])
-    .right(&[1, 2, 3, 4, 5]);
+    .right(&[1, 2, 3, 4, 5])
+    .optional(&[5, 4, 3]);
     for thread in threads {
         grid.row(
             [
@@ -104,7 +116,9 @@ pub(super) fn memdev(out: &mut Out, reply: &Value) {
         out.note("No memory backends.");
         return;
     }
-    let mut grid = Grid::new(&["ID", "Size", "Policy", "Host nodes", "Options"]).right(&[1]);
+    let mut grid = Grid::new(&["ID", "Size", "Policy", "Host nodes", "Options"])
+        .right(&[1])
+        .optional(&[3, 2]);
     for backend in backends {
         let nodes: Vec<String> = backend
             .get("host-nodes")
@@ -150,7 +164,8 @@ pub(super) fn memory_devices(out: &mut Out, reply: &Value) {
     let mut grid = Grid::new(&[
         "ID", "Type", "Backend", "Address", "Size", "Slot", "Node", "Hotplug",
     ])
-    .right(&[4]);
+    .right(&[4])
+    .optional(&[7, 6, 5]);
     for device in devices {
         let data = device.get("data").unwrap_or(&Value::Null);
         // DIMMs say `addr`, the others `memaddr`.
@@ -161,7 +176,7 @@ pub(super) fn memory_devices(out: &mut Out, reply: &Value) {
         };
         let mut size = size_of(data, "size");
         if let Some(requested) = data.get("requested-size").and_then(Value::as_i64) {
-            size.push_str(&format!("\n(requested {})", super::fmt::size(requested)));
+            size.push_str(&format!(" (requested {})", super::fmt::size(requested)));
         }
         let hotplug = set_flags(
             data,
@@ -242,7 +257,7 @@ pub(super) fn tpm(out: &mut Out, reply: &Value) {
             if details.is_empty() {
                 NONE.to_string()
             } else {
-                details.join("\n")
+                details.join(", ")
             }
             .into(),
         ]);

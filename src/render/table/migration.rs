@@ -186,9 +186,25 @@ pub(super) fn parameters(out: &mut Out, reply: &Value) {
         return;
     };
     out.heading("Migration parameters");
+    // QEMU's order (the reply's own order is a hash table's); parameters
+    // this QEMU adds beyond it follow in the reply's order.
+    let version = out
+        .context()
+        .version
+        .clone()
+        .unwrap_or_else(|| crate::version::QemuVersion::new(10, 0, 0));
+    let map = params.as_object().cloned().unwrap_or_default();
+    let known: Vec<&str> = crate::render::classic::parameter_order(&version).collect();
+    let ordered = known.iter().copied().chain(
+        map.keys()
+            .map(String::as_str)
+            .filter(|k| !known.contains(k)),
+    );
     let mut grid = Grid::new(&["Parameter", "Value"]);
-    for (key, value) in params.as_object().into_iter().flatten() {
-        grid.row(vec![key.as_str().into(), parameter_value(key, value)]);
+    for key in ordered {
+        if let Some(value) = map.get(key) {
+            grid.row(vec![key.into(), parameter_value(key, value)]);
+        }
     }
     out.grid(&grid);
 }

@@ -29,6 +29,17 @@ pub struct TableStyle {
     pub fancy: bool,
 }
 
+/// What a table needs besides the replies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableContext {
+    /// The parsed arguments of the command (`info block -n data0`).
+    pub args: crate::parse::Args,
+    /// The monitor's current CPU (`cpu N`), marked in `info cpus`.
+    pub current_cpu: Option<i64>,
+    /// The connected QEMU, whose order some tables follow.
+    pub version: Option<crate::version::QemuVersion>,
+}
+
 /// Writes one (successful) reply onto the page.
 type Section = fn(&mut Out, &Value);
 
@@ -38,8 +49,8 @@ fn section(renderer: &str, index: usize) -> Option<Section> {
     let section: Section = match (renderer, index) {
         ("spice", _) => display::spice,
         ("vnc", _) => display::vnc,
-        ("block", 0) => block::devices,
-        ("block", _) => block::nodes,
+        // Drives and nodes together, filtered by the arguments (`info_block`).
+        ("block", _) => |_, _| {},
         ("blockstats", _) => block::stats,
         ("block-jobs", _) => block::jobs,
         ("chardev", _) => system::chardev,
@@ -55,12 +66,9 @@ fn section(renderer: &str, index: usize) -> Option<Section> {
         ("hotpluggable-cpus", _) => machine::hotpluggable_cpus,
         ("tpm", _) => machine::tpm,
         ("dump", _) => migration::dump,
-        ("status", _) => system::status,
-        ("version", _) => system::version,
-        ("kvm", _) => system::kvm,
-        ("name", _) => system::name,
-        ("uuid", _) => system::uuid,
         ("balloon", _) => system::balloon,
+        // One line in QEMU already (`VM status: running`): a table would
+        // only be longer, so these keep QEMU's text in table mode.
         _ => return None,
     };
     Some(section)
@@ -70,10 +78,24 @@ fn section(renderer: &str, index: usize) -> Option<Section> {
 /// `{"error": …}`) as tables, or `None` when the renderer has no table form
 /// (the caller falls back to classic text).
 pub fn render(renderer: &str, replies: &[Value], style: TableStyle) -> Option<String> {
+    render_with(renderer, replies, &TableContext::default(), style)
+}
+
+/// [`render`] for a command with arguments and monitor state.
+pub fn render_with(
+    renderer: &str,
+    replies: &[Value],
+    context: &TableContext,
+    style: TableStyle,
+) -> Option<String> {
     section(renderer, 0)?;
-    let mut out = Out::new(style);
+    let mut out = Out::new(style, context.clone());
     if replies.is_empty() {
         out.note("No reply.");
+    }
+    if renderer == "block" {
+        block::info_block(&mut out, replies);
+        return Some(out.finish());
     }
     for (index, reply) in replies.iter().enumerate() {
         match fmt::as_error(reply) {

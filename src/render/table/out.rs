@@ -2,8 +2,8 @@
 //! with comfy-table at a fixed width.
 
 use super::fmt::NBSP;
-use super::layout::{column_minimums, column_widths, readable_width, wrap};
-use super::TableStyle;
+use super::layout::{column_widths, natural_widths, readable_width, wrap};
+use super::{TableContext, TableStyle};
 use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
 };
@@ -63,6 +63,9 @@ pub(super) struct Grid {
     pub(super) header: Vec<String>,
     pub(super) rows: Vec<Vec<Text>>,
     right: Vec<usize>,
+    /// Columns left out when the terminal is too narrow for every column on
+    /// one line, in the order they go (least useful first).
+    optional: Vec<usize>,
     pub(super) keyed: bool,
 }
 
@@ -88,6 +91,45 @@ impl Grid {
         self
     }
 
+    /// Columns that may be left out at narrow widths, least useful first.
+    pub(super) fn optional(mut self, columns: &[usize]) -> Self {
+        self.optional = columns.to_vec();
+        self
+    }
+
+    /// The grid without column `gone` (indexes above it shift down).
+    fn without(&self, gone: usize) -> Grid {
+        let keep = |i: &usize| *i != gone;
+        let shift = |i: usize| if i > gone { i - 1 } else { i };
+        let drop_cell = |cells: &Vec<Text>| {
+            cells
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(i))
+                .map(|(_, c)| c.clone())
+                .collect()
+        };
+        Grid {
+            header: self
+                .header
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(i))
+                .map(|(_, h)| h.clone())
+                .collect(),
+            rows: self.rows.iter().map(drop_cell).collect(),
+            right: self.right.iter().copied().filter(keep).map(shift).collect(),
+            optional: self
+                .optional
+                .iter()
+                .copied()
+                .filter(keep)
+                .map(shift)
+                .collect(),
+            keyed: self.keyed,
+        }
+    }
+
     pub(super) fn row(&mut self, cells: Vec<Text>) {
         self.rows.push(cells);
     }
@@ -109,17 +151,24 @@ pub(super) struct Out {
     /// heading each came under.
     pub(super) captured: Option<Vec<(Option<String>, Grid)>>,
     heading: Option<String>,
+    context: TableContext,
 }
 
 impl Out {
-    pub(super) fn new(style: TableStyle) -> Self {
+    pub(super) fn new(style: TableStyle, context: TableContext) -> Self {
         let width = style.width.max(MIN_WIDTH);
         Out {
             style: TableStyle { width, ..style },
             text: String::new(),
             captured: None,
             heading: None,
+            context,
         }
+    }
+
+    /// The command's arguments and monitor state.
+    pub(super) fn context(&self) -> &TableContext {
+        &self.context
     }
 
     /// A title for what follows, set off from what came before by a blank line.
@@ -173,34 +222,68 @@ impl Out {
         }
     }
 
-    /// Whether the grid's columns fit side by side without breaking words.
-    pub(super) fn fits(&self, grid: &Grid) -> bool {
-        readable_width(&column_minimums(grid)) <= usize::from(self.style.width)
-    }
-
     /// The first grid that fits side by side, else the last one as records.
     pub(super) fn first_fitting(&mut self, grids: &[Grid]) {
-        if let Some(grid) = grids.iter().find(|g| self.fits(g)).or(grids.last()) {
+        if let Some(grid) = grids
+            .iter()
+            .find(|g| self.fits_on_lines(g))
+            .or(grids.last())
+        {
             self.grid(grid);
         }
     }
 
-    /// Condensed rows when each fits on a line; separators between rows
-    /// once some span several; one key/value table per row when the
-    /// columns cannot fit side by side without breaking words.
+    /// A tabular grid shows one line per row or not at all: when its rows
+    /// do not fit the width, the optional columns go first (a dim line says
+    /// which), then each row becomes a key/value record. Key/value tables
+    /// wrap long values; a blank key continues the value above.
     fn lay_out(&self, grid: &Grid) -> String {
         let tabular = !grid.keyed && !grid.header.is_empty();
-        if tabular && !self.fits(grid) {
-            return self.records(grid);
+        if !tabular {
+            return self.build(grid);
         }
-        let condensed = self.build(grid, false);
-        // Key/value tables read fine without separators: a blank key
-        // continues the value above.
-        let framing = if tabular { 4 } else { 2 };
-        if tabular && condensed.lines().count() > grid.rows.len() + framing {
-            return self.build(grid, true);
+        let mut shown = grid.clone();
+        let mut hidden = Vec::new();
+        loop {
+            if self.fits_on_lines(&shown) {
+                let mut text = self.build(&shown);
+                if !hidden.is_empty() {
+                    let note = format!(
+                        "Hidden at this width: {} (--format classic shows all)",
+                        hidden.join(", ")
+                    );
+                    for part in wrap(&note, usize::from(self.style.width)).lines() {
+                        text.push_str(&self.paint(part, "2"));
+                    }
+                }
+                return text;
+            }
+            let Some(&gone) = shown.optional.first() else {
+                return self.records(grid);
+            };
+            hidden.push(shown.header[gone].clone());
+            shown = shown.without(gone);
         }
-        condensed
+    }
+
+    /// Whether every row of the grid fits on one line at natural widths.
+    fn fits_on_lines(&self, grid: &Grid) -> bool {
+        let single = |t: &str| !t.contains('\n');
+        if !grid.header.iter().all(|h| single(h))
+            || !grid.rows.iter().flatten().all(|c| single(&c.text))
+        {
+            return false;
+        }
+        readable_width(&natural_widths(grid)) <= usize::from(self.style.width)
+    }
+
+    /// A line in the SGR `look` on a terminal, plain otherwise.
+    fn paint(&self, line: &str, look: &str) -> String {
+        if self.style.fancy {
+            format!("\x1b[{look}m{line}\x1b[0m\n")
+        } else {
+            format!("{line}\n")
+        }
     }
 
     fn records(&self, grid: &Grid) -> String {
@@ -218,7 +301,7 @@ impl Out {
         records.join("\n")
     }
 
-    fn build(&self, grid: &Grid, separated: bool) -> String {
+    fn build(&self, grid: &Grid) -> String {
         // When the columns cannot all have their natural width, the cells
         // are wrapped here (at spaces, else after `/`, `-`, `,`) and
         // comfy-table is told the widths, so it never has to break text.
@@ -234,18 +317,10 @@ impl Out {
         table.force_no_tty();
         if self.style.fancy {
             table.enforce_styling();
-            table.load_preset(if separated {
-                comfy_table::presets::UTF8_FULL
-            } else {
-                comfy_table::presets::UTF8_FULL_CONDENSED
-            });
+            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
             table.apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
         } else {
-            table.load_preset(if separated {
-                comfy_table::presets::ASCII_FULL
-            } else {
-                comfy_table::presets::ASCII_FULL_CONDENSED
-            });
+            table.load_preset(comfy_table::presets::ASCII_FULL_CONDENSED);
         }
         table.set_content_arrangement(ContentArrangement::Dynamic);
         table.set_width(self.style.width);

@@ -10,7 +10,8 @@ pub(super) fn pci(out: &mut Out, reply: &Value) {
         return;
     };
     out.heading("PCI devices");
-    let mut grid = Grid::new(&["Address", "ID", "Class", "Vendor:Device", "IRQ", "Regions"]);
+    let mut grid =
+        Grid::new(&["Address", "ID", "Class", "Vendor:Device", "IRQ", "Regions"]).optional(&[5, 4]);
     for bus in buses {
         add_devices(&mut grid, bus.get("devices"));
     }
@@ -66,7 +67,7 @@ fn class(device: &Value) -> String {
         if let (Some(secondary), Some(subordinate)) =
             (int(bus, "secondary"), int(bus, "subordinate"))
         {
-            class.push_str(&format!("\n-> buses {secondary:02x}-{subordinate:02x}"));
+            class.push_str(&format!(", buses {secondary:02x}-{subordinate:02x}"));
         }
     }
     class
@@ -95,7 +96,7 @@ fn irq(device: &Value) -> String {
     }
 }
 
-/// One line per BAR: kind, size, and where it is mapped (if it is).
+/// Every BAR, comma-separated: kind, size, and where it is mapped (if it is).
 fn regions(device: &Value) -> String {
     let regions = device
         .get("regions")
@@ -134,5 +135,5 @@ fn regions(device: &Value) -> String {
             line
         })
         .collect();
-    lines.join("\n")
+    lines.join(", ")
 }

@@ -9,6 +9,7 @@
 
 use crate::render::classic::lenient::{as_object, flag, has, list, on_off, reply_at, text, uint};
 use crate::render::{RenderContext, RenderError, Reply};
+use crate::version::QemuVersion;
 use serde_json::Value;
 
 /// How one migration parameter is printed.
@@ -97,17 +98,27 @@ const FROM_10_1: &[(&str, Shape)] = &[
     ("cpr-exec-command", Words),
 ];
 
+/// The order QEMU's `info migrate_parameters` prints the parameters in for
+/// `version` (the table form follows it too).
+pub fn parameter_order(version: &QemuVersion) -> impl Iterator<Item = &'static str> {
+    table_for(version).iter().map(|(name, _)| *name)
+}
+
+fn table_for(version: &QemuVersion) -> &'static [(&'static str, Shape)] {
+    if version.at_least(10, 1) {
+        FROM_10_1
+    } else {
+        UNTIL_10_0
+    }
+}
+
 pub(super) fn render(ctx: &RenderContext, replies: &[Reply]) -> Result<String, RenderError> {
     const NAME: &str = "migrate_parameters";
     let params = match reply_at(NAME, replies, 0)? {
         Ok(value) => as_object(NAME, value)?,
         Err(text) => return Ok(text),
     };
-    let table = if ctx.version.at_least(10, 1) {
-        FROM_10_1
-    } else {
-        UNTIL_10_0
-    };
+    let table = table_for(&ctx.version);
     let mut out = String::new();
     for &(key, shape) in table.iter().filter(|(key, _)| has(params, key)) {
         match shape {
