@@ -82,8 +82,9 @@ where
         // Backpressure: a client that does not read its replies is not read.
         link.queue.room(limits.queue_bytes).await;
         let read = tokio::select! {
+            biased;
+            _ = link.queue.closed() => break "gone or too slow to read its replies",
             read = reader.read(&mut buf) => read,
-            _ = link.queue.closed() => break "too slow to read its replies",
             _ = idle(limits.idle_timeout) => break "idle",
         };
         let n = match read {
@@ -160,6 +161,10 @@ async fn run_in_band(session: Arc<Session>, mut queue: mpsc::Receiver<Message>) 
         }
         // Replies wait for room: the next request waits with them.
         session.link.queue.room(limit).await;
+        // Nobody left to answer (the writer stopped): dropped unrun.
+        if session.link.queue.is_closed() {
+            continue;
+        }
         dispatch::handle(&session, message).await;
     }
 }
