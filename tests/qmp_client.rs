@@ -256,7 +256,9 @@ async fn backlog_is_bounded_by_bytes() {
     let r = server.expect().await;
     let big = "e".repeat(256 * 1024);
     for n in 0..10 {
-        server.send(json!({"event": "BIG", "data": {"n": n, "s": big}})).await;
+        server
+            .send(json!({"event": "BIG", "data": {"n": n, "s": big}}))
+            .await;
     }
     server.reply(&r, json!({})).await;
     within(call).await.unwrap().unwrap().unwrap();

@@ -69,6 +69,11 @@ fn options(cli: &Cli, args: &ProxyArgs) -> Result<ProxyOptions, String> {
         allow: (!args.allow.is_empty()).then(|| clean(&args.allow)),
         deny: clean(&args.deny),
     };
+    for name in policy.unknown_names() {
+        eprintln!(
+            "qhmp proxy: warning: '{name}' in --allow/--deny is no known command or effect class"
+        );
+    }
     Ok(ProxyOptions {
         upstream,
         listen,

@@ -97,19 +97,25 @@ pub fn request(shared: &Shared, peer: &Peer, what: &str, refused: Option<&str>) 
     }
 }
 
-/// Text in double quotes with `"`, `\` and every control character escaped.
+/// Text in double quotes with `"`, `\` and every control character
+/// escaped: unambiguous in a log line.
 pub fn quoted(text: &str) -> String {
-    format!("\"{}\"", escape_controls(text).replace('"', "\\\""))
+    let escaped = escape(&text.replace('\\', "\\\\"), |_| true);
+    format!("\"{}\"", escaped.replace('"', "\\\""))
 }
 
-/// Text with control characters (C0, DEL, C1) escaped as `\u{…}`, and `\`
-/// doubled: safe to print on a terminal or write to a log line.
+/// Text with control characters (C0 but line feed and tab, DEL, C1)
+/// escaped as `\u{…}`: safe to print on a terminal (escape sequences are
+/// shown, not obeyed).
 pub fn escape_controls(text: &str) -> String {
+    escape(text, |c| c != '\n' && c != '\t')
+}
+
+fn escape(text: &str, which: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c if c.is_control() && which(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
             c => out.push(c),
         }
     }
@@ -165,6 +171,7 @@ mod tests {
             quoted("info status\n2026 forged \"x\"\u{1b}[2J\0\\"),
             "\"info status\\u{a}2026 forged \\\"x\\\"\\u{1b}[2J\\u{0}\\\\\""
         );
+        assert_eq!(escape_controls("a\u{1b}[2J\nb\\"), "a\\u{1b}[2J\nb\\");
         let peer = Peer {
             serial: 3,
             pid: Some(42),

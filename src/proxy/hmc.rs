@@ -22,6 +22,7 @@ pub async fn answer(session: &Session, request: Map<String, Value>, id: Option<&
     };
     let line = line.to_string();
     let shared = &session.shared;
+    let mut answer_here = None;
     if !shared.policy.is_open() {
         let (generation, monitor) = match session_monitor(session).await {
             Ok(kept) => kept,
@@ -33,19 +34,21 @@ pub async fn answer(session: &Session, request: Map<String, Value>, id: Option<&
             LineVerdict::Allowed => {}
             LineVerdict::Refused(why) => return error_reply("GenericError", &why, id),
             // Nothing QEMU would run: answered here, never passed on.
-            LineVerdict::Answer(text) => {
-                return with_id(json!({"return": text.replace('\n', "\r\n")}), id)
-            }
+            LineVerdict::Answer(text) => answer_here = Some(text.replace('\n', "\r\n")),
         }
     }
     // QEMU reads a NUL as an ordinary character; its own HMP answers.
-    if shared.native_hmp || line.contains('\0') {
+    let native = shared.native_hmp || line.contains('\0');
+    if native && answer_here.is_none() {
         return forward(session, request, id).await;
     }
     if let Some(cpu) = cpu_index {
         if let Some(refusal) = check_cpu(session, cpu, id).await {
             return refusal;
         }
+    }
+    if let Some(text) = answer_here {
+        return with_id(json!({"return": text}), id);
     }
     translated(session, &line, cpu_index, id).await
 }

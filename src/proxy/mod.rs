@@ -7,8 +7,13 @@
 //!        ◄─ writer (QEMU's JSON layout) ◄─ replies, events ◄──────────────────┘
 //! dispatch: envelope checks, negotiation, policy; then forward upstream
 //!           (ids rewritten) or answer human-monitor-command by translation
-//! upstream: one qmp::Client; its events fan out to every negotiated client
+//! upstream: one qmp::Client; its events fan out to every negotiated client;
+//!           a gate on it judges every request again before it is written
 //! ```
+//!
+//! The policy (`policy`, `judge`) decides by effect class from
+//! `grammar/effects.tsv`; `session` bounds what each client may cost;
+//! `audit` logs every request; `listen` and `token` decide who may connect.
 //!
 //! Every client sees what QEMU itself would show it: its own greeting and
 //! negotiation, its own ids (any JSON value) on its replies, QEMU's texts

@@ -59,6 +59,22 @@ impl Policy {
         !self.read_only && self.allow.is_none() && self.deny.is_empty()
     }
 
+    /// Names in `--allow`/`--deny` that are no command (QMP, HMP or
+    /// `info …` line) and no effect class: most likely a typing mistake.
+    pub fn unknown_names(&self) -> Vec<String> {
+        let Ok(effects) = Effects::builtin() else {
+            return Vec::new();
+        };
+        let known = |name: &str| {
+            name.parse::<Effect>().is_ok()
+                || effects.qmp(name).is_some()
+                || effects.hmp(name).is_some()
+                || name.starts_with("info ")
+        };
+        let listed = self.allow.iter().flatten().chain(&self.deny);
+        listed.filter(|n| !known(n)).cloned().collect()
+    }
+
     /// The rule that refuses an action, if one does.
     pub fn rule_against(&self, action: &Action) -> Option<String> {
         if self.is_open() || action.names.iter().any(|n| n == "qmp_capabilities") {
@@ -263,6 +279,12 @@ mod tests {
             .contains("--allow"));
         assert!(p.check_request("pmemsave", None).is_ok());
         assert!(p.check_request("qmp_capabilities", None).is_ok());
+        assert!(p.unknown_names().is_empty());
+        let typo = Policy {
+            deny: ["hostfiles".to_string()].into(),
+            ..Policy::default()
+        };
+        assert_eq!(typo.unknown_names(), ["hostfiles"]);
         let no_files = Policy {
             deny: ["host-files".to_string(), "spawn".to_string()].into(),
             ..Policy::default()

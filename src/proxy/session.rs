@@ -82,8 +82,9 @@ where
         // Backpressure: a client that does not read its replies is not read.
         link.queue.room(limits.queue_bytes).await;
         let read = tokio::select! {
+            biased;
+            _ = link.queue.closed() => break "gone or too slow to read its replies",
             read = reader.read(&mut buf) => read,
-            _ = link.queue.closed() => break "too slow to read its replies",
             _ = idle(limits.idle_timeout) => break "idle",
         };
         let n = match read {
@@ -131,6 +132,17 @@ where
     drop(session);
     drop(link);
     let _ = writer_task.await;
+    give_back_memory();
+}
+
+/// Hands freed heap pages back to the system once a client has gone, so
+/// that what a stalled client's queue took is returned, not just reusable.
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Never ends without a limit; otherwise ends after `limit`.
@@ -149,6 +161,10 @@ async fn run_in_band(session: Arc<Session>, mut queue: mpsc::Receiver<Message>) 
         }
         // Replies wait for room: the next request waits with them.
         session.link.queue.room(limit).await;
+        // Nobody left to answer (the writer stopped): dropped unrun.
+        if session.link.queue.is_closed() {
+            continue;
+        }
         dispatch::handle(&session, message).await;
     }
 }
