@@ -246,13 +246,8 @@ fn run_fleet(cli: &Cli, lines: &[String], interactive: bool) -> Exit {
             .connect
             .iter()
             .any(|c| crate::fleet::targets::is_glob(c));
-    let default_format = if interactive && std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Classic
-    };
     let options = crate::fleet::FleetOptions {
-        format: cli.format.unwrap_or(default_format),
+        format: cli.format.unwrap_or_else(crate::output::default_format),
         jobs: cli.jobs as usize,
         config: oneshot::client_config(cli),
         transient: cli.transient,

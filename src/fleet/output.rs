@@ -96,7 +96,11 @@ pub fn table(members: &[Member], outcomes: &[Outcome]) -> String {
         let name = member.short_name();
         match outcome {
             Outcome::Done(r) if !r.failed => {
-                match r.renderer.as_deref().and_then(|n| rows(n, &r.replies)) {
+                match r
+                    .renderer
+                    .as_deref()
+                    .and_then(|n| rows(n, &r.replies, &r.table_context))
+                {
                     Some(grids) => per_vm.push((name, grids)),
                     None if r.text.is_empty() => {}
                     None => plain.push((name, r)),

@@ -98,6 +98,10 @@ pub fn run_prompt(
     } else if options.labelled {
         banner.push_str("\nevents are not shown on a fleet; use qhmp events --connect TARGET");
     }
+    let vm_label = match fleet.members().first() {
+        Some(only) if !options.labelled => only.target.to_string(),
+        _ => format!("{total} VMs"),
+    };
     let mut runner = FleetRunner {
         fleet,
         options: options.clone(),
@@ -111,6 +115,7 @@ pub fn run_prompt(
             banner,
             format: options.format,
             assume_yes,
+            vm_label,
             live,
         },
     );

@@ -261,8 +261,7 @@ impl Grammar {
 /// Fields an entry may carry.
 const FIELDS: &[&str] = &[
     "versions", "args", "params", "help", "qmp", "render", "subtable", "errors", "complete",
-    "libvirt",
-    "confirm",
+    "libvirt", "confirm",
 ];
 
 struct Builder {

@@ -72,6 +72,11 @@ impl Live {
 /// Where live values come from (QEMU in the REPL, a fixed table in tests).
 pub trait LiveSource {
     fn values(&self, what: &Live) -> Vec<String>;
+    /// `query-qmp-schema` of the QEMU behind the values (`null` without one),
+    /// for `\qmp` completion and typing.
+    fn qmp_schema(&self) -> std::sync::Arc<serde_json::Value> {
+        std::sync::Arc::new(serde_json::Value::Null)
+    }
 }
 
 /// What to complete at the cursor.

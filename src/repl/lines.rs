@@ -6,7 +6,7 @@ use super::completion::{Live, LiveSource};
 use super::helper::MonitorHelper;
 use super::history::{has_masked_secret, history_path, mask_secrets, MASK};
 use super::live::QemuValues;
-use super::{client_commands::ClientCommand, ensure_private_dir, is_quit};
+use super::{client_commands::ClientCommand, ensure_private_dir};
 use crate::grammar::{Grammar, Profile};
 use crate::output::{Exit, Format};
 use crate::qmp::Client;
@@ -28,6 +28,8 @@ pub struct LinesOptions {
     pub banner: String,
     pub format: Format,
     pub assume_yes: bool,
+    /// How confirmations name what a line runs on (`3 VMs`, a target).
+    pub vm_label: String,
     /// Connections to ask for completion values (none: grammar only).
     pub live: Vec<Client>,
 }
@@ -116,14 +118,26 @@ pub fn run_lines(
             eprintln!("qhmp: this line came from the history, where its secret is masked ({MASK}); type the secret itself");
             continue;
         }
-        let quitting = is_quit(grammar, runner.profile(), &line);
-        if quitting && !options.assume_yes {
-            let answer = editor.readline("Really quit QEMU? This ends the VM(s). [y/N] ");
+        let entry = grammar.commands().lookup(
+            line.split_whitespace().next().unwrap_or_default(),
+            runner.profile(),
+        );
+        if let Some(consequence) = entry
+            .and_then(|e| e.confirm.as_deref())
+            .filter(|_| !options.assume_yes)
+        {
+            let question = format!(
+                "'{}' on {} {consequence}. Go ahead? [y/N] ",
+                line.trim(),
+                options.vm_label
+            );
+            let answer = editor.readline(&question);
             if !matches!(answer, Ok(a) if matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
             {
                 continue;
             }
         }
+        let quitting = entry.is_some_and(|e| e.primary_name() == "quit");
         runner.run(runtime, &line, format);
         if quitting {
             return Exit::Success;

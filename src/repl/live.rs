@@ -45,17 +45,14 @@ impl QemuValues {
     }
 }
 
-impl QemuValues {
+impl LiveSource for QemuValues {
     /// `query-qmp-schema` of the connected QEMU (`null` when it cannot be had).
-    pub fn qmp_schema(&self) -> Arc<Value> {
+    fn qmp_schema(&self) -> Arc<Value> {
         let fetch = self.schema();
         self.handle
             .block_on(async { tokio::time::timeout(SCHEMA_TIMEOUT, fetch).await.ok() })
             .unwrap_or_else(|| Arc::new(Value::Null))
     }
-}
-
-impl LiveSource for QemuValues {
     fn values(&self, what: &Live) -> Vec<String> {
         let cached = self.cache.lock().ok().and_then(|c| c.get(what).cloned());
         if let Some(values) = cached {

@@ -2,7 +2,7 @@
 //! for callers that combine the replies of many VMs into one table.
 
 use super::out::{Grid, Out, Text};
-use super::{fmt, section, TableStyle};
+use super::{fmt, section, TableContext, TableStyle};
 use serde_json::Value;
 
 /// One grid's text, without its look.
@@ -19,12 +19,13 @@ pub struct Rows {
 
 /// The grids `renderer` makes of successful `replies`; `None` when it has no
 /// table form or a reply is an error.
-pub fn rows(renderer: &str, replies: &[Value]) -> Option<Vec<Rows>> {
+pub fn rows(renderer: &str, replies: &[Value], context: &TableContext) -> Option<Vec<Rows>> {
     section(renderer, 0)?;
-    let mut out = Out::new(TableStyle {
+    let style = TableStyle {
         width: 100,
         fancy: false,
-    });
+    };
+    let mut out = Out::new(style, context.clone());
     out.captured = Some(Vec::new());
     for (index, reply) in replies.iter().enumerate() {
         if fmt::as_error(reply).is_some() {
@@ -52,7 +53,7 @@ pub fn rows(renderer: &str, replies: &[Value]) -> Option<Vec<Rows>> {
 
 /// Lays grids out as [`super::render`] would, each under its title.
 pub fn render_rows(grids: &[Rows], style: TableStyle) -> String {
-    let mut out = Out::new(style);
+    let mut out = Out::new(style, TableContext::default());
     for grid in grids {
         if let Some(title) = &grid.title {
             out.heading(title);
