@@ -160,7 +160,7 @@ pub async fn connect(target: &Target, config: ClientConfig) -> Result<Monitor, S
 pub fn describe(target: &Target, e: &ClientError) -> String {
     match e {
         ClientError::NoGreeting { timeout } => format!(
-            "{target}: no QMP greeting within {timeout:?}. {}",
+            "{target}: no QMP greeting within {timeout:?}: {}",
             target.busy_hint()
         ),
         ClientError::Connect { .. } | ClientError::ConnectTimeout { .. } => e.to_string(),

@@ -23,7 +23,7 @@ impl LineRunner for FleetRunner {
         // A line that does not parse is said once, with a caret, not per VM.
         let errors = self.fleet.parse_errors(&[line.to_string()]);
         if let Some((line, error)) = errors.first() {
-            crate::output::report_parse_error(line, error);
+            crate::output::report_parse_error_at_prompt(line, error);
             return;
         }
         if let Some(warning) = self.fleet.caution(line) {

@@ -71,6 +71,13 @@ pub fn report_parse_error(line: &str, error: &ParseError) {
     if let Some(spelled) = &error.try_help {
         eprintln!("Try \"help {spelled}\" for more information");
     }
+}
+
+/// [`report_parse_error`] at a prompt: an unknown command is followed by a
+/// suggestion (`Did you mean "info spice"?`). One-shot output keeps QEMU's
+/// words alone, for scripts that compare them.
+pub fn report_parse_error_at_prompt(line: &str, error: &ParseError) {
+    report_parse_error(line, error);
     let grammar = crate::grammar::Grammar::builtin().ok();
     if let Some(hint) = grammar.and_then(|g| did_you_mean(g, &error.message)) {
         eprintln!("{hint}");

@@ -68,11 +68,16 @@ impl Target {
             _ => "another QMP client (a second qhmp, a management daemon or a script)",
         };
         let holder = match &seen {
-            Some(process) => format!("held by {process}"),
-            None => format!("probably held by {guess}"),
+            Some(process) => format!("{self} is held by {process}"),
+            // Nothing seen: silence is also what a socket that is no QMP
+            // socket at all gives.
+            None => format!(
+                "either this is not a QMP socket (something that stays silent, such as a \
+                 chardev socket), or {self} is probably held by {guess}"
+            ),
         };
         format!(
-            "{self} is {holder}; QEMU serves one client per QMP socket. \
+            "{holder}; QEMU serves one client per QMP socket. \
              Share it with `qhmp proxy --upstream {self} --listen unix:PATH` and connect to PATH, \
              or use --transient to hold it only while a command runs"
         )

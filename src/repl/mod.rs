@@ -232,7 +232,7 @@ impl Session<'_> {
                 }
                 Err(MonitorError::Parse { error, line }) => {
                     watch.cancel_end();
-                    crate::output::report_parse_error(&line, &error)
+                    crate::output::report_parse_error_at_prompt(&line, &error)
                 }
                 Err(MonitorError::Transport(e) | MonitorError::Connect(e)) if e.is_fatal() => {
                     if quitting {

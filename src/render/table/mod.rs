@@ -6,6 +6,7 @@
 
 mod block;
 mod display;
+mod facts;
 mod fmt;
 mod layout;
 mod machine;

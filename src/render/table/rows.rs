@@ -2,7 +2,7 @@
 //! for callers that combine the replies of many VMs into one table.
 
 use super::out::{Grid, Out, Text};
-use super::{fmt, section, TableContext, TableStyle};
+use super::{facts, fmt, section, TableContext, TableStyle};
 use serde_json::Value;
 
 /// One grid's text, without its look.
@@ -20,7 +20,8 @@ pub struct Rows {
 /// The grids `renderer` makes of successful `replies`; `None` when it has no
 /// table form or a reply is an error.
 pub fn rows(renderer: &str, replies: &[Value], context: &TableContext) -> Option<Vec<Rows>> {
-    section(renderer, 0)?;
+    let section_of = |index| facts::section(renderer).or_else(|| section(renderer, index));
+    section_of(0)?;
     let style = TableStyle {
         width: 100,
         fancy: false,
@@ -31,7 +32,13 @@ pub fn rows(renderer: &str, replies: &[Value], context: &TableContext) -> Option
         if fmt::as_error(reply).is_some() {
             return None;
         }
-        section(renderer, index)?(&mut out, reply);
+        if renderer != "block" {
+            section_of(index)?(&mut out, reply);
+        }
+    }
+    if renderer == "block" {
+        // Drives and nodes together, filtered by the command's arguments.
+        super::block::info_block(&mut out, replies);
     }
     let captured = out.captured.take().unwrap_or_default();
     Some(
