@@ -173,7 +173,7 @@ fn no_greeting_at_start_is_reported_with_status_3() {
     term.launch("s", &fake.target(), "");
     let screen = term.wait_for("s", "qhmp giving up", |s| s.contains("[exit 3]"));
     assert!(
-        screen.contains("qhmp: no QMP greeting within 5s: either this is not a QMP socket"),
+        screen.contains("no QMP greeting within 5s: either this is not a QMP socket"),
         "{screen}"
     );
 }

@@ -173,11 +173,14 @@ pub fn merge(per_vm: Vec<(String, Vec<Rows>)>) -> Vec<Rows> {
                     let mut full = vec!["VM".to_string()];
                     full.extend(header);
                     from_keyed.push(grid.keyed);
+                    // The VM column comes first and always stays.
+                    let optional = grid.optional.iter().map(|i| i + 1).collect();
                     merged.push(Rows {
                         title: grid.title.clone(),
                         header: full,
                         rows,
                         keyed: false,
+                        optional,
                     });
                 }
             }
@@ -246,6 +249,7 @@ mod tests {
                 .map(|(k, v)| vec![k.to_string(), v.to_string()])
                 .collect(),
             keyed: true,
+            optional: Vec::new(),
         }
     }
 
@@ -278,6 +282,7 @@ mod tests {
             header: vec!["Device".into()],
             rows: rows.iter().map(|r| vec![r.to_string()]).collect(),
             keyed: false,
+            optional: Vec::new(),
         };
         let merged = merge(vec![
             ("a".into(), vec![grid(&["ide0-hd0", "ide1-cd0"])]),

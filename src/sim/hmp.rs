@@ -157,8 +157,9 @@ fn not_provided(profile: Profile, parsed: &ParsedCommand<'_>) -> String {
         _ => "it has no guest or host resources behind it".to_string(),
     };
     format!(
-        "Error: '{}' is not provided by the qhmp simulator: {why} (try it on a real VM)\n",
-        parsed.spelled.trim()
+        "Error: '{}' {}: {why} (try it on a real VM)\n",
+        parsed.spelled.trim(),
+        crate::monitor::NOT_PROVIDED_BY_SIMULATOR
     )
 }
 

@@ -65,7 +65,7 @@ pub(super) struct Grid {
     right: Vec<usize>,
     /// Columns left out when the terminal is too narrow for every column on
     /// one line, in the order they go (least useful first).
-    optional: Vec<usize>,
+    pub(super) optional: Vec<usize>,
     pub(super) keyed: bool,
 }
 

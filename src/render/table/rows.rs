@@ -15,6 +15,8 @@ pub struct Rows {
     pub rows: Vec<Vec<String>>,
     /// A two-column table of names and values.
     pub keyed: bool,
+    /// Columns that may be left out on a narrow terminal, least useful first.
+    pub optional: Vec<usize>,
 }
 
 /// The grids `renderer` makes of successful `replies`; `None` when it has no
@@ -53,6 +55,7 @@ pub fn rows(renderer: &str, replies: &[Value], context: &TableContext) -> Option
                     .map(|r| r.iter().map(|t| t.text.clone()).collect())
                     .collect(),
                 keyed: grid.keyed,
+                optional: grid.optional.clone(),
             })
             .collect(),
     )
@@ -69,7 +72,7 @@ pub fn render_rows(grids: &[Rows], style: TableStyle) -> String {
             Grid::keyed()
         } else {
             let header: Vec<&str> = grid.header.iter().map(String::as_str).collect();
-            Grid::new(&header)
+            Grid::new(&header).optional(&grid.optional)
         };
         for row in &grid.rows {
             laid.row(row.iter().map(|c| Text::from(c.as_str())).collect());
