@@ -3,8 +3,9 @@
 use super::args::ProxyArgs;
 use super::Cli;
 use crate::output::Exit;
-use crate::proxy::{escape_controls, Access, Limits, Listen, Policy, ProxyError, ProxyOptions};
+use crate::proxy::{Access, Limits, Listen, Policy, ProxyError, ProxyOptions};
 use crate::qmp::{ClientConfig, Target};
+use crate::render::escape_controls;
 use std::time::Duration;
 
 pub fn run(cli: &Cli, args: &ProxyArgs) -> Exit {

@@ -51,6 +51,12 @@ pub fn print_response(response: &Response, format: Format) {
             };
             writeln!(out, "{doc}")
         }
+        // QEMU's words on a terminal: escape sequences in them (a VM name,
+        // an error echoing a client's input) are shown, never obeyed. Pipes
+        // and files get QEMU's bytes.
+        Format::Classic | Format::Table if std::io::stdout().is_terminal() => {
+            out.write_all(crate::render::escape_controls(&response.text).as_bytes())
+        }
         Format::Classic | Format::Table => out.write_all(response.text.as_bytes()),
     };
     let _ = out.flush();

@@ -100,26 +100,8 @@ pub fn request(shared: &Shared, peer: &Peer, what: &str, refused: Option<&str>) 
 /// Text in double quotes with `"`, `\` and every control character
 /// escaped: unambiguous in a log line.
 pub fn quoted(text: &str) -> String {
-    let escaped = escape(&text.replace('\\', "\\\\"), |_| true);
+    let escaped = crate::render::escape_control_chars(&text.replace('\\', "\\\\"), |_| true);
     format!("\"{}\"", escaped.replace('"', "\\\""))
-}
-
-/// Text with control characters (C0 but line feed and tab, DEL, C1)
-/// escaped as `\u{…}`: safe to print on a terminal (escape sequences are
-/// shown, not obeyed).
-pub fn escape_controls(text: &str) -> String {
-    escape(text, |c| c != '\n' && c != '\t')
-}
-
-fn escape(text: &str, which: impl Fn(char) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            c if c.is_control() && which(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `2026-12-01T22:40:03.123Z`.
@@ -171,7 +153,6 @@ mod tests {
             quoted("info status\n2026 forged \"x\"\u{1b}[2J\0\\"),
             "\"info status\\u{a}2026 forged \\\"x\\\"\\u{1b}[2J\\u{0}\\\\\""
         );
-        assert_eq!(escape_controls("a\u{1b}[2J\nb\\"), "a\\u{1b}[2J\nb\\");
         let peer = Peer {
             serial: 3,
             pid: Some(42),

@@ -29,7 +29,6 @@ mod session;
 mod shared;
 mod token;
 
-pub use audit::escape_controls;
 pub use listen::{Listen, ListenError};
 pub use policy::Policy;
 

@@ -322,7 +322,7 @@ impl Shared {
     pub fn note_once(&self, note: String) {
         let mut noted = lock(&self.noted);
         if !noted.contains(&note) {
-            eprintln!("qhmp proxy: {}", super::audit::escape_controls(&note));
+            eprintln!("qhmp proxy: {}", crate::render::escape_controls(&note));
             noted.insert(note);
         }
     }

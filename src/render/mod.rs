@@ -1,6 +1,8 @@
 //! Renderers: QMP replies → what the operator sees. They know nothing of
 //! sockets; they get the replies of the QMP calls a command became.
 
+mod escape;
+pub use escape::{escape_control_chars, escape_controls};
 pub mod classic;
 pub mod event;
 pub mod table;

@@ -45,15 +45,17 @@ impl Text {
     }
 }
 
+// A cell's text comes from QEMU: escape sequences in it are shown, never
+// obeyed (the table's own colours are added when it is laid out).
 impl From<String> for Text {
     fn from(text: String) -> Self {
-        Text::toned(text, Tone::Plain)
+        Text::toned(crate::render::escape_controls(&text), Tone::Plain)
     }
 }
 
 impl From<&str> for Text {
     fn from(text: &str) -> Self {
-        Text::toned(text, Tone::Plain)
+        Text::toned(crate::render::escape_controls(text), Tone::Plain)
     }
 }
 
@@ -359,5 +361,18 @@ impl Out {
         let mut text = table.to_string();
         text.push('\n');
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_text_from_qemu_cannot_drive_the_terminal() {
+        let cell = Text::from("web\u{1b}]0;pwned\u{7}1");
+        assert_eq!(cell.text, "web\\u{1b}]0;pwned\\u{7}1");
+        let cell = Text::from(String::from("ide1-cd0"));
+        assert_eq!(cell.text, "ide1-cd0");
     }
 }
