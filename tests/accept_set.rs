@@ -8,32 +8,8 @@ mod support;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
-use support::product::{run_line_on, ProductRun};
+use support::product::{agrees, native, product_text, run_line_on};
 use support::{Fixture, VERSIONS};
-
-/// QEMU's text for qhmp's run: stdout; for a line that does not parse,
-/// stderr without qhmp's additions (prefix, caret block, details).
-fn product_text(run: &ProductRun) -> String {
-    if run.code != Some(2) {
-        return run.stdout.clone();
-    }
-    run.stderr
-        .lines()
-        .filter(|l| !l.starts_with("    ") && !l.starts_with("qhmp: ("))
-        .map(|l| format!("{}\n", l.strip_prefix("qhmp: ").unwrap_or(l)))
-        .collect()
-}
-
-/// qhmp's text agrees with QEMU's: equal, or for a parse error whose cause
-/// QEMU writes to its stderr, qhmp's report of it followed by QEMU's text.
-fn agrees(run: &ProductRun, qemu: &str) -> bool {
-    let ours = product_text(run);
-    ours == qemu || (run.code == Some(2) && !qemu.is_empty() && ours.ends_with(qemu))
-}
-
-fn native(fx: &Fixture, line: &str) -> String {
-    fx.hmp(line).replace("\r\n", "\n")
-}
 
 /// State a refused line must leave alone.
 fn state(fx: &Fixture) -> Value {

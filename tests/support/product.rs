@@ -106,3 +106,28 @@ pub fn run_line_on(fx: &Fixture, line: &str) -> Result<ProductRun, String> {
     fx.wait_spare_idle();
     run
 }
+
+/// QEMU's text for qhmp's run: stdout; for a line that does not parse,
+/// stderr without qhmp's additions (prefix, caret block, details).
+pub fn product_text(run: &ProductRun) -> String {
+    if run.code != Some(2) {
+        return run.stdout.clone();
+    }
+    run.stderr
+        .lines()
+        .filter(|l| !l.starts_with("    ") && !l.starts_with("qhmp: ("))
+        .map(|l| format!("{}\n", l.strip_prefix("qhmp: ").unwrap_or(l)))
+        .collect()
+}
+
+/// qhmp's text agrees with QEMU's: equal, or for a parse error whose cause
+/// QEMU writes to its stderr, qhmp's report of it followed by QEMU's text.
+pub fn agrees(run: &ProductRun, qemu: &str) -> bool {
+    let ours = product_text(run);
+    ours == qemu || (run.code == Some(2) && !qemu.is_empty() && ours.ends_with(qemu))
+}
+
+/// Native HMP's answer to `line` on `fx`, with `\n` line ends.
+pub fn native(fx: &Fixture, line: &str) -> String {
+    fx.hmp(line).replace("\r\n", "\n")
+}
