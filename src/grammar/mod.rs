@@ -8,6 +8,7 @@ mod builtin_tests;
 
 pub mod args_type;
 pub mod effects;
+mod entry_builder;
 pub mod profile;
 pub mod table;
 

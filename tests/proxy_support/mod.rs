@@ -105,9 +105,11 @@ impl Qemu {
         Target::Unix(self.socket.clone())
     }
 
+    /// Until QEMU accepts connections: its socket file appears at bind(),
+    /// a moment before listen(), when a connection is still refused.
     fn wait_listening(&mut self) {
         let deadline = Instant::now() + PATIENCE;
-        while !self.socket.exists() {
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("QEMU exited early: {status}");
             }
@@ -163,18 +165,18 @@ impl InProcessProxy {
         let mut options = ProxyOptions::new(qemu.target(), Listen::Unix(socket.clone()));
         adjust(&mut options);
         let task = tokio::spawn(qhmp::proxy::run(options));
-        let proxy = InProcessProxy { socket, task };
+        let mut proxy = InProcessProxy { socket, task };
         proxy.wait_listening().await;
         proxy
     }
 
-    async fn wait_listening(&self) {
+    async fn wait_listening(&mut self) {
         let deadline = Instant::now() + PATIENCE;
         while !self.socket.exists() {
-            assert!(
-                !self.task.is_finished(),
-                "the proxy stopped before listening"
-            );
+            if self.task.is_finished() {
+                let outcome = (&mut self.task).await;
+                panic!("the proxy stopped before listening: {outcome:?}");
+            }
             assert!(Instant::now() < deadline, "the proxy never listened");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
