@@ -219,20 +219,8 @@ impl QemuValues {
 /// The values an argument of a QMP command takes, from the schema:
 /// enum members, or `on`/`off` for a boolean.
 fn member_values(schema: &Value, command: &str, member: &str) -> Vec<String> {
-    let entries = schema.as_array().map(Vec::as_slice).unwrap_or_default();
-    let named = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-    };
-    let ty = named(command)
-        .and_then(|c| c.get("arg-type"))
-        .and_then(Value::as_str)
-        .and_then(named)
-        .and_then(|o| o.get("members"))
-        .and_then(Value::as_array)
+    let ty = argument_members(schema, command)
         .into_iter()
-        .flatten()
         .find(|m| m.get("name").and_then(Value::as_str) == Some(member))
         .and_then(|m| m.get("type"))
         .and_then(Value::as_str)
@@ -240,39 +228,42 @@ fn member_values(schema: &Value, command: &str, member: &str) -> Vec<String> {
     if ty == "bool" {
         return vec!["on".into(), "off".into()];
     }
-    let Some(kind) = named(ty) else {
-        return Vec::new();
-    };
-    match kind.get("values") {
-        Some(values) => values
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        None => Vec::new(),
-    }
+    schema_entry(schema, ty)
+        .and_then(|kind| kind.get("values"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The members of a QMP command's argument type, from the schema.
 fn argument_names(schema: &Value, command: &str) -> Vec<String> {
-    let entries = schema.as_array().map(Vec::as_slice).unwrap_or_default();
-    let named = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-    };
-    named(command)
-        .and_then(|c| c.get("arg-type"))
-        .and_then(Value::as_str)
-        .and_then(named)
-        .and_then(|o| o.get("members"))
-        .and_then(Value::as_array)
+    argument_members(schema, command)
         .into_iter()
-        .flatten()
         .filter_map(|m| m.get("name").and_then(Value::as_str).map(str::to_string))
         .collect()
+}
+
+/// The member objects of `command`'s argument type (none when unknown).
+fn argument_members<'a>(schema: &'a Value, command: &str) -> Vec<&'a Value> {
+    schema_entry(schema, command)
+        .and_then(|c| c.get("arg-type"))
+        .and_then(Value::as_str)
+        .and_then(|ty| schema_entry(schema, ty))
+        .and_then(|o| o.get("members"))
+        .and_then(Value::as_array)
+        .map(|members| members.iter().collect())
+        .unwrap_or_default()
+}
+
+/// The `query-qmp-schema` entry called `name`.
+fn schema_entry<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
+    schema
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
 }
 
 /// First words of the lines after the heading of `help log`.
